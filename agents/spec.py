@@ -1,0 +1,109 @@
+"""What an agent is: a named, versioned model configuration with a prompt and limits."""
+
+from __future__ import annotations
+
+import re
+from string import Template
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["PROMPT_VARIABLES", "AgentLimits", "AgentSpec", "Tier"]
+
+Tier = Literal["small", "standard", "frontier"]
+"""Model capability/price class; tiered routing matches it to task complexity."""
+
+PROMPT_VARIABLES = frozenset({"agent", "tenant"})
+"""Placeholders a prompt template may use (`$agent`, `$tenant`)."""
+
+# Agent names become Kafka topic suffixes (`tasks.<agent>`) and ClickHouse values, so they
+# are restricted to characters legal and unambiguous in both.
+_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# The router tokenizes input into runs of ASCII letters and digits; a keyword with any
+# other character could never match.
+_KEYWORD = re.compile(r"^[a-z0-9]+$")
+
+
+class AgentLimits(BaseModel):
+    """Per-invocation bounds an agent runs under."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_output_tokens: int = Field(default=1024, gt=0)
+    """Most tokens the model may generate in one attempt."""
+    timeout_s: float = Field(default=30.0, gt=0)
+    """Wall-clock limit for one model attempt."""
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    """Model attempts per invocation, the first one included."""
+
+
+class AgentSpec(BaseModel):
+    """An agent's full definition; immutable, so a version identifies behaviour.
+
+    `prompt` is a system-prompt template in `string.Template` syntax; only the
+    placeholders in `PROMPT_VARIABLES` are allowed, which is checked here so a typo
+    fails when the system is built, not on the hot path.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    version: str = "1"
+    description: str
+    model: str
+    provider: str = "sim"
+    prompt: str
+    tier: Tier
+    limits: AgentLimits = AgentLimits()
+    fallback: str | None = None
+    """Agent that answers (degraded) when this one is exhausted or its breaker is open."""
+    keywords: tuple[str, ...] = ()
+    """Routing vocabulary: single lowercase words the keyword router matches on."""
+    tools: tuple[str, ...] = ()
+    """Names of tools the model may call; offered to the provider with each request."""
+    temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError(
+                f"agent name {value!r} must be lowercase letters, digits, '_' or '-', "
+                "start with a letter and be at most 63 characters"
+            )
+        return value
+
+    @field_validator("keywords")
+    @classmethod
+    def _normalise_keywords(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        normalised: dict[str, None] = {}
+        for keyword in value:
+            word = keyword.strip().lower()
+            if not _KEYWORD.fullmatch(word):
+                raise ValueError(f"keyword {keyword!r} must be a single word of letters/digits")
+            normalised[word] = None
+        return tuple(normalised)
+
+    @field_validator("prompt")
+    @classmethod
+    def _check_prompt(cls, value: str) -> str:
+        template = Template(value)
+        if not template.is_valid():
+            raise ValueError("prompt is not a valid string.Template (stray '$'? use '$$')")
+        unknown = set(template.get_identifiers()) - PROMPT_VARIABLES
+        if unknown:
+            raise ValueError(
+                f"prompt uses unknown placeholders {sorted(unknown)}; "
+                f"allowed: {sorted(PROMPT_VARIABLES)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _check_fallback(self) -> AgentSpec:
+        if self.fallback == self.name:
+            raise ValueError(f"agent {self.name!r} cannot be its own fallback")
+        return self
+
+    def render_prompt(self, *, tenant: str = "default") -> str:
+        """The system prompt as sent to the model for `tenant`."""
+        return Template(self.prompt).substitute(agent=self.name, tenant=tenant)

@@ -1,0 +1,92 @@
+"""A set of agents that work together, with the agent unclassified requests go to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
+
+from agents.errors import ConfigError, UnknownAgent
+from agents.spec import AgentSpec
+
+__all__ = ["AgentSystem"]
+
+
+class AgentSystem(BaseModel):
+    """An immutable, internally consistent set of agents.
+
+    Promises, checked at construction (`ConfigError` otherwise): names are unique,
+    `default_agent` and every `fallback` name an agent of the system, and following
+    fallbacks never loops. `agents` keeps declaration order, which the router uses to
+    break ties deterministically.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    agents: tuple[AgentSpec, ...]
+    default_agent: str
+    """General agent for requests no specialist matches."""
+
+    _by_name: Mapping[str, AgentSpec] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _index_and_check(self) -> AgentSystem:
+        by_name: dict[str, AgentSpec] = {}
+        for spec in self.agents:
+            if spec.name in by_name:
+                raise ConfigError(f"system {self.name!r} defines agent {spec.name!r} twice")
+            by_name[spec.name] = spec
+        if self.default_agent not in by_name:
+            raise ConfigError(
+                f"system {self.name!r}: default_agent {self.default_agent!r} is not one of "
+                f"its agents ({', '.join(by_name)})",
+                agent=self.default_agent,
+            )
+        for spec in self.agents:
+            _check_fallback_chain(self.name, spec, by_name)
+        self._by_name = MappingProxyType(by_name)
+        return self
+
+    @property
+    def specs(self) -> Mapping[str, AgentSpec]:
+        """Read-only view of the agents by name, in declaration order."""
+        return self._by_name
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Agent names in declaration order."""
+        return tuple(self._by_name)
+
+    @property
+    def default(self) -> AgentSpec:
+        """The spec of `default_agent`."""
+        return self._by_name[self.default_agent]
+
+    def get(self, name: str) -> AgentSpec:
+        """The agent called `name`; raises `UnknownAgent` listing the known ones."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownAgent(name, known=self.names, system=self.name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+
+def _check_fallback_chain(system: str, spec: AgentSpec, by_name: Mapping[str, AgentSpec]) -> None:
+    seen = [spec.name]
+    current = spec
+    while current.fallback is not None:
+        if current.fallback not in by_name:
+            raise ConfigError(
+                f"system {system!r}: agent {current.name!r} falls back to unknown agent "
+                f"{current.fallback!r}",
+                agent=current.name,
+            )
+        if current.fallback in seen:
+            loop = " → ".join([*seen, current.fallback])
+            raise ConfigError(f"system {system!r}: fallback loop {loop}", agent=spec.name)
+        seen.append(current.fallback)
+        current = by_name[current.fallback]

@@ -1,0 +1,1 @@
+"""The ``agentbus`` command line. Nothing imports it; it sits on top of everything."""

@@ -1,0 +1,68 @@
+"""``up``, ``down``, ``status``: the parts agentbus runs on."""
+
+from __future__ import annotations
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from streams.broker.errors import BrokerError
+from streams.cli.context import CliContext, fail, pass_cli
+from streams.roles.runtime import build_runtime
+from streams.stack import StackError, bring_up, broker_answers, broker_for, is_loopback
+from streams.warehouse.gateway import find_gateway
+
+out = Console()
+
+
+@click.command()
+@pass_cli
+def up(state: CliContext) -> None:
+    """Start the local Kafka broker (unless one is configured), create topics, apply the
+    ClickHouse schema. Idempotent: running it again changes nothing."""
+    runtime = build_runtime(state.settings())
+    try:
+        report = bring_up(runtime)
+    except (StackError, BrokerError) as exc:
+        fail(str(exc))
+    how = "started locally" if report.started_local_broker else "already running"
+    out.print(f"kafka      {report.bootstrap} ({how})")
+    out.print(f"topics     {len(runtime.topics.specs())} ({len(report.topics_created)} created)")
+    out.print(f"clickhouse {report.clickhouse}")
+
+
+@click.command()
+@pass_cli
+def down(state: CliContext) -> None:
+    """Stop the local Kafka broker started by `up` (data is kept)."""
+    settings = state.settings()
+    if not is_loopback(settings.kafka_bootstrap):
+        fail(f"{settings.kafka_bootstrap} is not a local broker; agentbus does not stop it")
+    broker = broker_for(settings)
+    was = broker.status().running
+    broker.stop()
+    out.print("kafka stopped" if was else "kafka was not running")
+
+
+@click.command()
+@pass_cli
+def status(state: CliContext) -> None:
+    """Say what runs: broker, its process and log, the ClickHouse store and its owner."""
+    settings = state.settings()
+    table = Table(show_header=False, box=None)
+    answering = broker_answers(settings.kafka_bootstrap, 2.0)
+    table.add_row("kafka", settings.kafka_bootstrap, "answering" if answering else "not answering")
+    if is_loopback(settings.kafka_bootstrap):
+        info = broker_for(settings).status()
+        table.add_row(
+            "local broker", f"pid {info.pid}" if info.running else "not running", str(info.log_file)
+        )
+    gateway = find_gateway(settings.data_dir)
+    owner = (
+        f"owned by a running sink, gateway {gateway.url}" if gateway else "not in use by a worker"
+    )
+    table.add_row(
+        "clickhouse", settings.clickhouse_dsn, owner if settings.uses_embedded_clickhouse else ""
+    )
+    table.add_row("data dir", str(settings.data_dir.resolve()), "")
+    out.print(table)

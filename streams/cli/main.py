@@ -1,0 +1,57 @@
+"""``agentbus``: bring the stack up, run roles, submit requests, query and trace them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from streams.cli.commands_query import sql, trace
+from streams.cli.commands_run import run, worker
+from streams.cli.commands_stack import down, status, up
+from streams.cli.commands_submit import submit
+from streams.cli.context import CliContext, configure_logging, global_options
+from streams.cli.demo import demo
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@global_options
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    data_dir: Path | None,
+    kafka_bootstrap: str | None,
+    clickhouse_url: str | None,
+    topic_prefix: str | None,
+    log_level: str | None,
+) -> None:
+    """agentbus: an event-sourced runtime for production multi-agent AI.
+
+    Requests are Avro events on Kafka, agents run as Faust stream processors,
+    and every step lands in ClickHouse. Start with `agentbus demo`.
+    """
+    overrides: dict[str, Any] = {
+        "data_dir": data_dir,
+        "kafka_bootstrap": kafka_bootstrap,
+        "clickhouse_url": clickhouse_url,
+        "topic_prefix": topic_prefix,
+        "log_level": log_level,
+    }
+    state = ctx.ensure_object(CliContext)
+    state.overrides = {k: v for k, v in overrides.items() if v is not None}
+    configure_logging(state.settings().log_level)
+
+
+for command in (up, down, status, run, worker, submit, sql, trace, demo):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="agentbus")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Role names and the Faust app that runs each.
+
+Each role is its own Faust app, so its own consumer group: ``agentbus run``
+and any number of ``agentbus worker <role>`` processes share the work of a
+role instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+import faust
+
+from agents.providers.base import ModelProvider
+from streams.roles.router import register_router
+from streams.roles.runtime import RoleStats, Runtime
+from streams.roles.sink import register_sink
+from streams.roles.specialist import register_specialist
+from streams.warehouse import Warehouse
+
+__all__ = ["ROLE_HELP", "RoleError", "all_roles", "build_app"]
+
+ROLE_HELP = {
+    "router": "classifies intake requests and hands each to one specialist",
+    "specialist:<agent>": "runs one agent on its task topic and emits invocations and results",
+    "sink": "writes every event topic into ClickHouse and serves the query gateway",
+}
+
+
+class RoleError(ValueError):
+    """An unknown role name; the message lists the known ones."""
+
+
+def all_roles(runtime: Runtime) -> list[str]:
+    """Every role of the system, in start order (sink first, so nothing waits on it)."""
+    return ["sink", "router", *(f"specialist:{n}" for n in runtime.system.names)]
+
+
+def group_id(runtime: Runtime, role: str) -> str:
+    """Consumer group (and Faust app id) of a role: ``<prefix><role>``."""
+    return f"{runtime.settings.topic_prefix}{role.replace(':', '.')}"
+
+
+def build_app(
+    role: str,
+    runtime: Runtime,
+    *,
+    provider: ModelProvider | None = None,
+    warehouse: Warehouse | None = None,
+) -> tuple[faust.App, RoleStats]:
+    """The Faust app running ``role``. Specialists need a provider, the sink a warehouse."""
+    settings = runtime.settings
+    app = faust.App(
+        group_id(runtime, role),
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
+        broker_credentials=_credentials(runtime),
+        datadir=str(settings.data_dir / "faust" / role.replace(":", "-")),
+        autodiscover=False,
+        web_enabled=False,
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        # Topics are created by `agentbus up` with their partitions and retention;
+        # Faust must not invent its own (PartitionsMismatch, wrong retention).
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        # Backpressure: at most this many events wait per partition before Faust
+        # pauses fetching from it.
+        stream_buffer_maxsize=4096,
+        broker_commit_interval=1.0,
+        producer_acks=-1,
+        producer_linger_ms=5,
+    )
+    if role == "router":
+        stats = register_router(app, runtime)
+    elif role == "sink":
+        if warehouse is None:
+            raise RoleError("the sink role needs a warehouse")
+        stats = register_sink(app, runtime, warehouse)
+    elif role.startswith("specialist:"):
+        agent = role.split(":", 1)[1]
+        if agent not in runtime.system.names:
+            raise RoleError(f"unknown agent {agent!r}; known: {', '.join(runtime.system.names)}")
+        if provider is None:
+            raise RoleError("a specialist role needs a model provider")
+        stats = register_specialist(app, runtime, agent, provider)
+    else:
+        raise RoleError(f"unknown role {role!r}; known: {', '.join(all_roles(runtime))}")
+    return app, stats
+
+
+def _credentials(runtime: Runtime) -> Any:
+    settings = runtime.settings
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    context = ssl.create_default_context()
+    if settings.kafka_sasl_mechanism and settings.kafka_sasl_username:
+        password = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+        )
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=password,
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context if settings.kafka_security_protocol == "SASL_SSL" else None,
+        )
+    return faust.SSLCredentials(context)

@@ -1,0 +1,145 @@
+"""A specialist: runs its agent on each ``AgentTask`` and emits the outcome.
+
+Per task: one ``Invocation`` event per model attempt, then one ``AgentResult``
+(``failed`` with the reason when the model could not answer: never silence).
+Model calls are I/O-bound, so one process keeps ``specialist_concurrency`` of
+them in flight; that number is also the bound on tasks held in memory.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faust
+
+from agents.invocation import InvocationContext, InvocationOutcome, invoke
+from agents.providers.base import ModelProvider
+from agents.spec import AgentSpec
+from streams.codec import DecodeError
+from streams.events import child_envelope
+from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
+
+__all__ = ["register_specialist"]
+
+
+def role_name(agent: str) -> str:
+    return f"specialist:{agent}"
+
+
+def register_specialist(
+    app: faust.App, runtime: Runtime, agent: str, provider: ModelProvider
+) -> RoleStats:
+    """Add the specialist agent for ``agent`` to ``app``; returns its live counters."""
+    spec = runtime.system.get(agent)
+    role = role_name(agent)
+    codec = runtime.codec
+    stats = RoleStats()
+    source = raw_topic(app, runtime.topics.tasks(agent))
+    results = raw_topic(app, runtime.topics.results)
+    invocations = raw_topic(app, runtime.topics.invocations)
+    dead = DeadLetterSink(runtime, raw_topic(app, runtime.topics.deadletter), role, stats)
+
+    async def handle(message: Any) -> None:
+        started = time.perf_counter()
+        if not isinstance(message.value, bytes):
+            await dead.send(
+                message, reason="empty value (tombstone) on a task topic", error_type="not_avro"
+            )
+            return
+        try:
+            task = codec.decode_as("AgentTask", message.value)
+        except DecodeError as exc:
+            await dead.send(message, reason=str(exc), error_type=exc.error_type)
+            return
+        if task["agent"] != agent:
+            await dead.send(
+                message,
+                reason=f"task for agent {task['agent']!r} arrived on the topic of {agent!r}",
+                error_type="misrouted",
+                request_id=str(task["request_id"]),
+                trace_id=str(task["trace_id"]),
+                parent_span_id=str(task["span_id"]),
+            )
+            return
+        context = InvocationContext(
+            request_id=str(task["request_id"]),
+            task_id=str(task["task_id"]),
+            tenant=str(task["tenant"]),
+        )
+        outcome = await invoke(spec, provider, str(task["input"]), context=context)
+        key = str(task["request_id"]).encode()
+        for event in invocation_events(task, spec, outcome, role):
+            await invocations.send(key=key, value=codec.encode("Invocation", event))
+        result = result_event(task, outcome, role, (time.perf_counter() - started) * 1000)
+        await results.send(key=key, value=codec.encode("AgentResult", result))
+        stats.produced += 1
+
+    @app.agent(
+        source, name=role.replace(":", "-"), concurrency=runtime.settings.specialist_concurrency
+    )
+    async def specialist(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            stats.consumed += 1
+            await handle(event.message)
+
+    return stats
+
+
+def invocation_events(
+    task: dict[str, Any], spec: AgentSpec, outcome: InvocationOutcome, role: str
+) -> list[dict[str, Any]]:
+    """One ``Invocation`` per attempt, children of the task's span."""
+    events = []
+    for attempt in outcome.attempts:
+        events.append(
+            {
+                **child_envelope(task, producer=role, kind=f"attempt-{attempt.attempt}"),
+                "request_id": task["request_id"],
+                "task_id": task["task_id"],
+                "tenant": task["tenant"],
+                "agent": spec.name,
+                "agent_version": spec.version,
+                "provider": attempt.provider,
+                "model": attempt.model,
+                "tier": attempt.tier,
+                "attempt": attempt.attempt,
+                "outcome": attempt.outcome,
+                "error": attempt.error,
+                "input": attempt.input,
+                "output": attempt.output,
+                "temperature": attempt.temperature,
+                "input_tokens": attempt.input_tokens,
+                "output_tokens": attempt.output_tokens,
+                "latency_ms": attempt.latency_ms,
+                "cost_usd": attempt.cost_usd,
+                "cache_hit": False,
+                "breaker_state": None,
+                "budget_used": None,
+                "tool_calls": list(attempt.tool_calls),
+            }
+        )
+    return events
+
+
+def result_event(
+    task: dict[str, Any], outcome: InvocationOutcome, role: str, latency_ms: float
+) -> dict[str, Any]:
+    """The task's ``AgentResult``; its id derives from the task, so a replay repeats it."""
+    return {
+        **child_envelope(task, producer=role, kind="result"),
+        "request_id": task["request_id"],
+        "task_id": task["task_id"],
+        "tenant": task["tenant"],
+        "agent": task["agent"],
+        "status": outcome.status,
+        "output": outcome.output,
+        "error": outcome.error,
+        "disclaimer": None,
+        "model": outcome.model,
+        "attempts": len(outcome.attempts),
+        "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens,
+        "cost_usd": outcome.cost_usd,
+        "latency_ms": latency_ms,
+    }

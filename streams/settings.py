@@ -1,0 +1,132 @@
+"""The one place agentbus reads its configuration from the environment.
+
+Every other module receives a frozen :class:`Settings`; nothing else touches
+``os.environ``. CLI flags override environment variables through
+:func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ENV_PREFIX", "Settings", "env_var", "load_settings"]
+
+ENV_PREFIX = "AGENTBUS_"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration, frozen once built."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    data_dir: Path = Field(
+        default=Path(".agentbus"),
+        description="Local broker data, the embedded ClickHouse store, logs and pid files.",
+    )
+    kafka_bootstrap: str = Field(
+        default="localhost:9092",
+        description="Kafka bootstrap servers. A loopback address with nothing listening "
+        "gets a local broker from `agentbus up`; anything else must already run.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="Kafka security protocol."
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        default=None, description="SASL mechanism, e.g. PLAIN."
+    )
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="clickhouse-connect DSN: chdb:///path (embedded) or "
+        "http(s)://user:pass@host:8123. Default chdb:///<data dir>/clickhouse.",
+    )
+    topic_prefix: str = Field(default="agentbus.", description="Prefix of every topic name.")
+    partitions: int = Field(
+        default=6, ge=1, description="Partitions of each event topic created by `up`."
+    )
+    schema_registry_url: str | None = Field(
+        default=None,
+        description="Confluent schema registry; when set, events use Confluent framing.",
+    )
+    sim_latency_scale: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Scales simulated model latency (0 = instant)."
+    )
+    sim_seed: int = Field(default=7, description="Seed of the simulated model provider.")
+    specialist_concurrency: int = Field(
+        default=1000, ge=1, description="Model calls in flight per specialist role and process."
+    )
+    sink_batch_size: int = Field(default=2000, ge=1, description="Rows per ClickHouse insert.")
+    sink_flush_seconds: float = Field(
+        default=0.5, gt=0, description="Longest wait before a partial batch is written."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of workers."
+    )
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The DSN actually used: the configured URL or the embedded store under data_dir."""
+        if self.clickhouse_url:
+            return self.clickhouse_url
+        return f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def uses_embedded_clickhouse(self) -> bool:
+        return self.clickhouse_dsn.startswith("chdb:")
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical name such as ``intake`` or ``tasks.support``."""
+        return f"{self.topic_prefix}{name}"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``AGENTBUS_*`` variables, to hand to a child process."""
+        env = {}
+        for name, value in self.model_dump(exclude_none=True).items():
+            plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+            env[env_var(name)] = str(plain)
+        return env
+
+    def child_env(self) -> dict[str, str]:
+        """The environment for a child agentbus process: ours, with these settings on top."""
+        return {**os.environ, **self.to_env(), "PYTHONUNBUFFERED": "1"}
+
+    def as_dict(self) -> dict[str, Any]:
+        """Settings for display: secrets and URL passwords redacted."""
+        shown = self.model_dump()
+        for key, value in shown.items():
+            if isinstance(value, SecretStr):
+                shown[key] = "**********"
+            elif isinstance(value, Path):
+                shown[key] = str(value)
+        shown["clickhouse_dsn"] = _redact_url(self.clickhouse_dsn)
+        if self.clickhouse_url:
+            shown["clickhouse_url"] = _redact_url(self.clickhouse_url)
+        if self.schema_registry_url:
+            shown["schema_registry_url"] = _redact_url(self.schema_registry_url)
+        return shown
+
+
+def _redact_url(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
+def env_var(field: str) -> str:
+    """The environment variable behind a settings field, for help texts."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with explicit (non-None) overrides on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**given)

@@ -1,0 +1,141 @@
+"""Open the warehouse through clickhouse-connect and apply its schema."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.exceptions import ClickHouseError
+
+__all__ = ["QueryResult", "Warehouse", "WarehouseError", "WarehouseLocked", "open_warehouse"]
+
+
+class WarehouseError(Exception):
+    """A ClickHouse operation failed; the message names the DSN or the statement."""
+
+
+class WarehouseLocked(WarehouseError):
+    """The embedded store is owned by another process (chdb opens a path from one process)."""
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Rows of a query with their column names; JSON-friendly."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def schema_dir() -> Path:
+    """``infra/clickhouse`` of this checkout: the numbered migration files."""
+    path = Path(__file__).resolve().parents[2] / "infra" / "clickhouse"
+    if not path.is_dir():
+        raise WarehouseError(
+            f"schema folder {path} is missing (is agentbus installed from a checkout?)"
+        )
+    return path
+
+
+def split_statements(sql: str) -> list[str]:
+    """Statements of a migration file: ``;``-separated, comment lines dropped."""
+    lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
+    return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
+
+
+class Warehouse:
+    """A clickhouse-connect client made safe to share between threads.
+
+    chdb runs in-process and one connection serves the whole process, so every
+    call goes through one lock; inserts are synchronous (``async_insert=0``) so
+    a row is readable as soon as ``insert`` returns.
+    """
+
+    def __init__(self, client: Any, dsn: str) -> None:
+        self._client = client
+        self.dsn = dsn
+        self._lock = threading.Lock()
+
+    @property
+    def embedded(self) -> bool:
+        return self.dsn.startswith("chdb:")
+
+    def apply_schema(self) -> list[str]:
+        """Run every migration in order; idempotent (``IF NOT EXISTS``). Returns file names."""
+        applied = []
+        for path in sorted(schema_dir().glob("*.sql")):
+            for statement in split_statements(path.read_text()):
+                self.command(statement)
+            applied.append(path.name)
+        return applied
+
+    def command(self, sql: str) -> Any:
+        with self._lock:
+            try:
+                return self._client.command(sql)
+            except ClickHouseError as exc:
+                raise WarehouseError(f"{_first_line(exc)} (in: {_shorten(sql)})") from exc
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        with self._lock:
+            try:
+                result = self._client.query(sql, parameters=parameters)
+            except ClickHouseError as exc:
+                raise WarehouseError(_first_line(exc)) from exc
+        return QueryResult(list(result.column_names), [list(row) for row in result.result_rows])
+
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        if not rows:
+            return
+        with self._lock:
+            try:
+                self._client.insert(
+                    table,
+                    rows,
+                    column_names=list(columns),
+                    database="agentbus",
+                    settings={"async_insert": 0},
+                )
+            except ClickHouseError as exc:
+                raise WarehouseError(f"insert into {table} failed: {_first_line(exc)}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.close()
+
+
+def open_warehouse(dsn: str) -> Warehouse:
+    """Connect to ``dsn``; a chdb store held by another process raises :class:`WarehouseLocked`."""
+    if dsn.startswith("chdb://") and dsn != "chdb://memory":
+        Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+    try:
+        client = clickhouse_connect.get_client(dsn=dsn)
+    except ClickHouseError as exc:
+        text = str(exc)
+        if "EmbeddedServer" in text or "Unable to open the chdb engine" in text:
+            raise WarehouseLocked(
+                f"the embedded ClickHouse store {dsn} is in use by another process "
+                f"({_first_line(exc)})"
+            ) from exc
+        raise WarehouseError(f"cannot connect to {_redact(dsn)}: {_first_line(exc)}") from exc
+    return Warehouse(client, dsn)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _shorten(sql: str, limit: int = 80) -> str:
+    flat = " ".join(sql.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _redact(dsn: str) -> str:
+    if "@" in dsn and "://" in dsn:
+        scheme, rest = dsn.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return dsn

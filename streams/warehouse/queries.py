@@ -1,0 +1,99 @@
+"""The questions agentbus asks ClickHouse itself: a request's trace, a run's summary.
+
+Every read uses ``FINAL`` so redelivered events (same ``event_id``) count once
+even before the engine has merged them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams.warehouse.access import Reader
+
+__all__ = ["RequestTrace", "agent_summary", "load_trace"]
+
+
+@dataclass
+class RequestTrace:
+    """Everything recorded about one request, rows as column→value dicts, in time order."""
+
+    request: dict[str, Any] | None
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    invocations: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    dead_letters: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.request or self.tasks or self.results or self.dead_letters)
+
+
+def _rows(reader: Reader, sql: str, request_id: str) -> list[dict[str, Any]]:
+    result = reader.query(sql, {"rid": request_id})
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def load_trace(reader: Reader, request_id: str) -> RequestTrace:
+    """All events of ``request_id`` from every table."""
+    where = "WHERE request_id = {rid:String} ORDER BY occurred_at, event_id"
+    requests = _rows(
+        reader,
+        f"SELECT event_id, trace_id, occurred_at, tenant, input, target_agent, producer "
+        f"FROM agentbus.requests FINAL {where}",
+        request_id,
+    )
+    tasks = _rows(
+        reader,
+        f"SELECT occurred_at, task_id, agent, routing_reason, routing_confidence, producer "
+        f"FROM agentbus.tasks FINAL {where}",
+        request_id,
+    )
+    invocations = _rows(
+        reader,
+        "SELECT occurred_at, task_id, agent, provider, model, tier, attempt, outcome, error, "
+        "temperature, input_tokens, output_tokens, latency_ms, cost_usd, cache_hit, breaker_state "
+        "FROM agentbus.invocations FINAL WHERE request_id = {rid:String} "
+        "ORDER BY task_id, attempt",
+        request_id,
+    )
+    results = _rows(
+        reader,
+        f"SELECT occurred_at, task_id, agent, status, output, error, disclaimer, model, attempts, "
+        f"input_tokens, output_tokens, cost_usd, latency_ms FROM agentbus.results FINAL {where}",
+        request_id,
+    )
+    dead = _rows(
+        reader,
+        f"SELECT occurred_at, producer, error_type, reason, source_topic, source_partition, "
+        f"source_offset FROM agentbus.dead_letters FINAL {where}",
+        request_id,
+    )
+    return RequestTrace(requests[0] if requests else None, tasks, invocations, results, dead)
+
+
+AGENT_SUMMARY_SQL = """
+SELECT
+    r.agent AS agent,
+    count() AS results,
+    countIf(r.status = 'ok') AS ok,
+    countIf(r.status != 'ok') AS not_ok,
+    round(avg(r.attempts), 2) AS avg_attempts,
+    round(quantile(0.5)(r.latency_ms)) AS p50_ms,
+    round(quantile(0.95)(r.latency_ms)) AS p95_ms,
+    sum(r.input_tokens + r.output_tokens) AS tokens,
+    round(sum(r.cost_usd), 6) AS cost_usd
+FROM agentbus.results AS r FINAL
+{where}
+GROUP BY agent
+ORDER BY results DESC
+"""
+
+
+def agent_summary(reader: Reader, since: str | None = None) -> tuple[list[str], list[list[Any]]]:
+    """Per-agent outcome, latency, tokens and cost; ``since`` is an ISO time filter."""
+    where = "WHERE r.occurred_at >= parseDateTime64BestEffort({since:String}, 3)" if since else ""
+    result = reader.query(
+        AGENT_SUMMARY_SQL.format(where=where), {"since": since} if since else None
+    )
+    return result.columns, result.rows
