@@ -95,5 +95,5 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     # aiokafka and faust are chatty at INFO; their warnings still show.
-    for noisy in ("aiokafka", "faust", "mode", "kafka"):
+    for noisy in ("aiokafka", "faust", "mode", "kafka", "httpx"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -51,11 +51,13 @@ def build_app(
 ) -> tuple[faust.App, RoleStats]:
     """The Faust app running ``role``. Specialists need a provider, the sink a warehouse."""
     settings = runtime.settings
+    datadir = settings.data_dir / "faust" / role.replace(":", "-")
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         group_id(runtime, role),
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
         broker_credentials=_credentials(runtime),
-        datadir=str(settings.data_dir / "faust" / role.replace(":", "-")),
+        datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,
         store="memory://",

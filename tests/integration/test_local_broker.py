@@ -8,7 +8,6 @@ failed start says why.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import time
 import uuid
@@ -30,13 +29,7 @@ from streams.broker import (
 )
 from streams.broker._admin import open_admin
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        shutil.which("java") is None or shutil.which("mvn") is None,
-        reason="the local broker needs Java 17+ and Maven (for the one-time jar fetch)",
-    ),
-]
+pytestmark = pytest.mark.integration
 
 
 def _free_ports(count: int) -> list[int]:

@@ -1,0 +1,104 @@
+"""Integration fixtures: one real Kafka broker for the whole session, and per test a
+fresh topic prefix, data dir (so its own embedded ClickHouse store) and consumer groups."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.broker import LocalKafka, LocalKafkaConfig, ensure_topics
+from streams.roles.runtime import Runtime, build_runtime
+from streams.settings import Settings
+from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
+from streams.warehouse.gateway import GatewayClient, find_gateway
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Apache Kafka 4 broker (KRaft), started once per test session."""
+    port, controller = _free_ports(2)
+    broker = LocalKafka(
+        LocalKafkaConfig(data_dir=tmp_path_factory.mktemp("kafka"), port=port, controller_port=controller)
+    )
+    broker.start()
+    yield broker.bootstrap
+    broker.stop()
+
+
+@dataclass
+class Stack:
+    """One test's deployment: unique topics and groups, its own data dir and store."""
+
+    settings: Settings
+    runtime: Runtime
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def start(self, roles: Sequence[str] = (), name: str = "run", **overrides: Any) -> WorkerProcess:
+        """Start ``agentbus run`` (no roles) or ``agentbus worker <roles>`` as a child process."""
+        settings = self.settings.model_copy(update=overrides) if overrides else self.settings
+        worker = spawn_worker(settings, roles, log_name=name)
+        self.workers.append(worker)
+        return worker
+
+    def start_all(self, **overrides: Any) -> WorkerProcess:
+        """All roles in one process; returns once the sink serves its query gateway."""
+        worker = self.start(**overrides)
+        wait_for_gateway(worker, self.settings)
+        return worker
+
+    def gateway(self) -> GatewayClient:
+        gateway = find_gateway(self.settings.data_dir)
+        assert gateway is not None, "no worker owns this test's ClickHouse store"
+        return gateway
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        return self.gateway().query(sql, params or None).rows[0][0]
+
+    def wait_until(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """Poll ``condition``; fail with every worker's log if it never holds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.2)
+        logs = "\n".join(f"--- {w.roles} ---\n{w.log_tail(15)}" for w in self.workers)
+        raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+
+
+@pytest.fixture
+def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    settings = Settings(
+        data_dir=tmp_path / "agentbus",
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=prefix,
+        partitions=3,
+        sim_latency_scale=0.0,
+        sink_flush_seconds=0.2,
+        log_level="info",
+    )
+    runtime = build_runtime(settings)
+    asyncio.run(ensure_topics(kafka_bootstrap, runtime.topics.specs()))
+    deployed = Stack(settings, runtime)
+    yield deployed
+    for worker in deployed.workers:
+        worker.stop()
