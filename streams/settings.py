@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     )
     kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
     kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_session_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Consumer session timeout: how soon a crashed worker's partitions move.",
+    )
     clickhouse_url: str | None = Field(
         default=None,
         description="clickhouse-connect DSN: chdb:///path (embedded) or "
@@ -56,6 +61,9 @@ class Settings(BaseSettings):
     )
     sim_latency_scale: float = Field(
         default=1.0, ge=0.0, le=1.0, description="Scales simulated model latency (0 = instant)."
+    )
+    sim_latency_ms: float | None = Field(
+        default=None, ge=0.0, description="Fixed simulated model latency (ms) instead of per-tier."
     )
     sim_seed: int = Field(default=7, description="Seed of the simulated model provider.")
     specialist_concurrency: int = Field(

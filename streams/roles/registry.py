@@ -72,6 +72,9 @@ def build_app(
         # pauses fetching from it.
         stream_buffer_maxsize=4096,
         broker_commit_interval=1.0,
+        # A killed worker's partitions move to the survivors after this long.
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
         producer_acks=-1,
         producer_linger_ms=5,
     )

@@ -3,24 +3,31 @@
 Per task: one ``Invocation`` event per model attempt, then one ``AgentResult``
 (``failed`` with the reason when the model could not answer: never silence).
 Model calls are I/O-bound, so one process keeps ``specialist_concurrency`` of
-them in flight; that number is also the bound on tasks held in memory.
+them in flight (an :class:`InFlightWindow`); that number is also the bound on
+tasks held in memory, and acks reach Faust in offset order.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from agents.invocation import InvocationContext, InvocationOutcome, invoke
 from agents.providers.base import ModelProvider
 from agents.spec import AgentSpec
 from streams.codec import DecodeError
 from streams.events import child_envelope
+from streams.roles.inflight import InFlightWindow
 from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
 
 __all__ = ["register_specialist"]
+
+log = logging.getLogger("agentbus.specialist")
 
 
 def role_name(agent: str) -> str:
@@ -75,13 +82,24 @@ def register_specialist(
         await results.send(key=key, value=codec.encode("AgentResult", result))
         stats.produced += 1
 
-    @app.agent(
-        source, name=role.replace(":", "-"), concurrency=runtime.settings.specialist_concurrency
-    )
-    async def specialist(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
+    async def handle_safely(message: Any) -> None:
+        try:
+            await handle(message)
+        except (asyncio.CancelledError, KafkaError):
+            raise  # shutdown, or the broker is gone: no ack, the event is redelivered
+        except Exception as exc:  # a bug in one task must not stall the partition
+            where = f"{message.topic}[{message.partition}]@{message.offset}"
+            log.exception("task at %s failed in %s", where, role)
+            reason = f"{type(exc).__name__}: {exc}"
+            await dead.send(message, reason=reason, error_type="processing_error")
+
+    @app.agent(source, name=role.replace(":", "-"))
+    async def specialist(stream: Any) -> None:
+        manual = stream.noack()
+        window = InFlightWindow(runtime.settings.specialist_concurrency, manual.ack)
+        async for event in manual.events():
             stats.consumed += 1
-            await handle(event.message)
+            await window.admit(event, handle_safely)
 
     return stats
 

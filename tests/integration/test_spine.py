@@ -10,20 +10,23 @@ import pytest
 
 from agents.reference import reference_workload
 from streams.client import AgentbusClient, ResultFollower
-
-from .conftest import Stack
+from tests.harness import Stack
 
 pytestmark = pytest.mark.integration
 
 
-async def submit_and_collect(stack: Stack, items: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
+async def submit_and_collect(
+    stack: Stack, items: list[dict[str, Any]], timeout: float
+) -> dict[str, Any]:
     """Submit ``items``; return the results seen on the results topic, by request_id."""
     seen: dict[str, dict[str, Any]] = {}
     async with ResultFollower(stack.runtime) as follower, AgentbusClient(stack.runtime) as client:
         ids = set()
         for item in items:
             submitted = await client.submit(
-                item["input"], tenant=item["tenant"], target_agent=item.get("target_agent"),
+                item["input"],
+                tenant=item["tenant"],
+                target_agent=item.get("target_agent"),
                 metadata=item.get("metadata") or {},
             )
             ids.add(submitted.request_id)
@@ -49,16 +52,22 @@ def test_thousand_requests_give_exactly_a_thousand_results_in_clickhouse(stack: 
     assert len(results) == 1000
     assert {r["status"] for r in results.values()} <= {"ok", "failed"}
     stack.wait_until(
-        lambda: stack.scalar("SELECT count() FROM agentbus.results FINAL") >= 1000, 60, "1000 results"
+        lambda: stack.scalar("SELECT count() FROM agentbus.results FINAL") >= 1000,
+        60,
+        "1000 results",
     )
-    joined = stack.gateway().query(
-        """
+    joined = (
+        stack.gateway()
+        .query(
+            """
         SELECT count(DISTINCT q.request_id), count(DISTINCT r.event_id), count(DISTINCT i.event_id)
         FROM agentbus.requests AS q FINAL
         INNER JOIN agentbus.results AS r FINAL ON r.request_id = q.request_id
         INNER JOIN agentbus.invocations AS i FINAL ON i.request_id = q.request_id
         """
-    ).rows[0]
+        )
+        .rows[0]
+    )
     requests, result_rows, invocations = joined
     assert requests == 1000
     assert result_rows == 1000
@@ -88,8 +97,12 @@ def test_routing_reasons_and_explicit_targets_are_recorded(stack: Stack) -> None
 
     agents = sorted(r["agent"] for r in results.values())
     assert agents == ["general", "reports", "transactions"]
-    stack.wait_until(lambda: stack.scalar("SELECT count() FROM agentbus.tasks FINAL") == 3, 30, "tasks")
-    reasons = dict(stack.gateway().query("SELECT agent, routing_reason FROM agentbus.tasks FINAL").rows)
+    stack.wait_until(
+        lambda: stack.scalar("SELECT count() FROM agentbus.tasks FINAL") == 3, 30, "tasks"
+    )
+    reasons = dict(
+        stack.gateway().query("SELECT agent, routing_reason FROM agentbus.tasks FINAL").rows
+    )
     assert "report" in reasons["reports"]
     assert "explicit" in reasons["transactions"]
     assert "no keyword matched" in reasons["general"]

@@ -1,5 +1,8 @@
-"""Integration fixtures: one real Kafka broker for the whole session, and per test a
-fresh topic prefix, data dir (so its own embedded ClickHouse store) and consumer groups."""
+"""Integration harness (fixtures registered in tests/conftest.py).
+
+One real Kafka broker for the whole session; per test a fresh topic prefix, data
+dir (so its own embedded ClickHouse store) and consumer groups.
+"""
 
 from __future__ import annotations
 
@@ -37,7 +40,9 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Apache Kafka 4 broker (KRaft), started once per test session."""
     port, controller = _free_ports(2)
     broker = LocalKafka(
-        LocalKafkaConfig(data_dir=tmp_path_factory.mktemp("kafka"), port=port, controller_port=controller)
+        LocalKafkaConfig(
+            data_dir=tmp_path_factory.mktemp("kafka"), port=port, controller_port=controller
+        )
     )
     broker.start()
     yield broker.bootstrap
@@ -52,7 +57,9 @@ class Stack:
     runtime: Runtime
     workers: list[WorkerProcess] = field(default_factory=list)
 
-    def start(self, roles: Sequence[str] = (), name: str = "run", **overrides: Any) -> WorkerProcess:
+    def start(
+        self, roles: Sequence[str] = (), name: str = "run", **overrides: Any
+    ) -> WorkerProcess:
         """Start ``agentbus run`` (no roles) or ``agentbus worker <roles>`` as a child process."""
         settings = self.settings.model_copy(update=overrides) if overrides else self.settings
         worker = spawn_worker(settings, roles, log_name=name)
