@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     sim_latency_ms: float | None = Field(
         default=None, ge=0.0, description="Fixed simulated model latency (ms) instead of per-tier."
     )
+    sim_error_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of simulated calls failing with a 5xx."
+    )
+    sim_timeout_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of simulated calls that hang to timeout."
+    )
+    sim_malformed_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Share of simulated answers that are malformed."
+    )
     sim_seed: int = Field(default=7, description="Seed of the simulated model provider.")
     specialist_concurrency: int = Field(
         default=1000, ge=1, description="Model calls in flight per specialist role and process."

@@ -7,7 +7,7 @@ import logging
 
 import faust
 
-from agents.providers.sim import SimConfig, SimProvider
+from agents.providers.sim import SimConfig, SimFaults, SimProvider
 from streams.roles import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
 from streams.warehouse import Warehouse, open_warehouse
@@ -30,7 +30,16 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
         warehouse = open_warehouse(settings.clickhouse_dsn)
         warehouse.apply_schema()
     provider = SimProvider(
-        SimConfig(seed=settings.sim_seed, latency_scale=settings.sim_latency_scale)
+        SimConfig(
+            seed=settings.sim_seed,
+            latency_scale=settings.sim_latency_scale,
+            latency_ms=settings.sim_latency_ms,
+            faults=SimFaults(
+                error_rate=settings.sim_error_rate,
+                timeout_rate=settings.sim_timeout_rate,
+                malformed_rate=settings.sim_malformed_rate,
+            ),
+        )
     )
     built: list[tuple[str, faust.App, RoleStats]] = []
     for role in roles:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import click
@@ -20,7 +21,8 @@ from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
 from streams.warehouse.gateway import find_gateway
 from streams.warehouse.queries import agent_summary
 
-out = Console()
+# Wide enough for the summary table when the output is a pipe or a CI log.
+out = Console(width=None if sys.stdout.isatty() else 120)
 
 
 async def _drive(runtime: Runtime, count: int, seed: int, wait_s: float) -> tuple[list[str], int]:
@@ -72,12 +74,20 @@ async def _drive(runtime: Runtime, count: int, seed: int, wait_s: float) -> tupl
 @click.option(
     "--timeout", default=300.0, show_default=True, help="Seconds to wait for all results."
 )
+@click.option(
+    "--error-rate",
+    default=0.05,
+    show_default=True,
+    help="Share of simulated model calls that fail (retries and failures show up).",
+)
 @click.option("--keep-running", is_flag=True, help="Leave the broker running afterwards.")
 @pass_cli
-def demo(state: CliContext, count: int, seed: int, timeout: float, keep_running: bool) -> None:
+def demo(
+    state: CliContext, count: int, seed: int, timeout: float, error_rate: float, keep_running: bool
+) -> None:
     """Run the fintech reference workload: start the stack, submit COUNT requests with a
     progress bar, and print a summary read back from ClickHouse."""
-    settings = state.settings()
+    settings = state.settings(sim_error_rate=error_rate)
     runtime = build_runtime(settings)
     if find_gateway(settings.data_dir) is not None:
         fail(

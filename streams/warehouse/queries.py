@@ -78,11 +78,11 @@ SELECT
     count() AS results,
     countIf(r.status = 'ok') AS ok,
     countIf(r.status != 'ok') AS not_ok,
-    round(avg(r.attempts), 2) AS avg_attempts,
-    round(quantile(0.5)(r.latency_ms)) AS p50_ms,
-    round(quantile(0.95)(r.latency_ms)) AS p95_ms,
+    round(avg(r.attempts), 2) AS attempts,
+    toUInt32(quantile(0.5)(r.latency_ms)) AS p50_ms,
+    toUInt32(quantile(0.95)(r.latency_ms)) AS p95_ms,
     sum(r.input_tokens + r.output_tokens) AS tokens,
-    round(sum(r.cost_usd), 6) AS cost_usd
+    round(sum(r.cost_usd), 4) AS usd
 FROM agentbus.results AS r FINAL
 {where}
 GROUP BY agent

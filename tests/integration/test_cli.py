@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 def agentbus(
     stack: Stack, *args: str, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603  # our own CLI
+    return subprocess.run(  # our own CLI
         [sys.executable, "-m", "streams.cli.main", *args],
         input=stdin,
         capture_output=True,
