@@ -12,7 +12,7 @@ from streams.stack import StackError, bring_up
 from streams.warehouse import WarehouseError
 from streams.worker import run_roles
 
-_ROLES_DOC = "\n".join(f"  {name:<20} {text}" for name, text in ROLE_HELP.items())
+_ROLES_DOC = "\b\n" + "\n".join(f"  {name:<20} {text}" for name, text in ROLE_HELP.items())
 
 
 @click.command()
