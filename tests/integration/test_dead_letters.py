@@ -71,4 +71,6 @@ def test_bad_input_is_dead_lettered_and_later_requests_are_served(stack: Stack) 
     log = worker.log_file.read_text()
     assert log.count("dead letter (") == 4
     # Nothing lost: every intake event is a request row or a dead letter.
-    assert stack.scalar("SELECT count() FROM agentbus.requests FINAL") == 2
+    stack.wait_until(
+        lambda: stack.scalar("SELECT count() FROM agentbus.requests FINAL") == 2, 30, "2 requests"
+    )
