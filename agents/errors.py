@@ -10,11 +10,14 @@ from __future__ import annotations
 
 __all__ = [
     "AgentError",
+    "BadRequest",
     "ConfigError",
     "MalformedOutput",
     "ModelTimeout",
     "ModelUnavailable",
+    "ProviderAuthError",
     "ProviderError",
+    "RateLimited",
     "UnknownAgent",
 ]
 
@@ -125,6 +128,53 @@ class MalformedOutput(ProviderError):
             model=model,
         )
         self.output = output
+
+
+class RateLimited(ModelUnavailable):
+    """The provider throttled the call (HTTP 429); retriable, ideally after `retry_after_s`.
+
+    A `ModelUnavailable`, so code that handles overload handles throttling too; `kind`
+    is "rate_limited" so the two can still be told apart.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: float | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, agent=agent, model=model)
+        self.kind = "rate_limited"
+        self.retry_after_s = retry_after_s  # None when the provider gave no retry-after
+
+
+class ProviderAuthError(ProviderError):
+    """The provider rejected the credentials (HTTP 401/403); retrying never helps."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, retriable=False, kind="auth", agent=agent, model=model)
+
+
+class BadRequest(ProviderError):
+    """The provider rejected the request itself (a 4xx such as an unknown model or a
+    prompt over the context window); retrying the same request never helps."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, retriable=False, kind="bad_request", agent=agent, model=model)
 
 
 class UnknownAgent(AgentError):

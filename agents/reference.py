@@ -13,8 +13,18 @@ import random
 import uuid
 from typing import Any
 
+from agents.contracts.edge import Edge
+from agents.contracts.fintech import (
+    Report,
+    ReportRequest,
+    SupportAnswer,
+    TransactionAnalysis,
+    TransactionQuery,
+)
+from agents.retry import RetryPolicy
 from agents.spec import AgentLimits, AgentSpec
 from agents.system import AgentSystem
+from agents.tiering import TierPolicy
 
 __all__ = ["REFERENCE_TENANTS", "fintech_system", "reference_workload"]
 
@@ -45,6 +55,14 @@ _SUPPORT = AgentSpec(
         """
     ),
     tools=("lookup_account", "reset_credentials", "open_dispute"),
+    output_model=SupportAnswer,
+    # Most support questions repeat (password resets, fees, card delivery): cache them.
+    cache_ttl_s=300.0,
+    retry=RetryPolicy(alternative_models=("sim-standard",)),
+    disclaimer=(
+        "Answered by our general assistant because the $agent specialist is unavailable "
+        "right now; it cannot see your account, so details may be less precise."
+    ),
 )
 
 _TRANSACTIONS = AgentSpec(
@@ -70,6 +88,17 @@ _TRANSACTIONS = AgentSpec(
         """
     ),
     tools=("search_transactions", "get_merchant", "flag_fraud"),
+    input_model=TransactionQuery,
+    output_model=TransactionAnalysis,
+    # Transaction data changes by the minute: never cached. A last retry on the frontier
+    # model is worth its price when the question may be fraud.
+    retry=RetryPolicy(alternative_models=("sim-frontier",)),
+    budget_tokens=4000,
+    disclaimer=(
+        "Answered by our general assistant because the $agent specialist is unavailable "
+        "right now; your transactions were not checked, so please do not rely on it for "
+        "amounts or fraud decisions."
+    ),
 )
 
 _REPORTS = AgentSpec(
@@ -95,6 +124,19 @@ _REPORTS = AgentSpec(
         """
     ),
     tools=("run_ledger_query", "export_csv"),
+    input_model=ReportRequest,
+    output_model=Report,
+    # Most reports are a lookup and a summary: the standard tier does them; multi-step
+    # analyses (compare, forecast, trends over periods) go to the frontier model.
+    tiers=TierPolicy(
+        small="sim-small", standard="sim-standard", frontier="sim-frontier", minimum="standard"
+    ),
+    budget_tokens=6000,
+    disclaimer=(
+        "Answered by our general assistant because the $agent agent is unavailable right "
+        "now; it cannot read the ledger, so no figures are included. Please ask again later "
+        "for the full report."
+    ),
 )
 
 _GENERAL = AgentSpec(
@@ -109,15 +151,36 @@ _GENERAL = AgentSpec(
         "to reach them. Never invent figures, balances or policies."
     ),
     limits=AgentLimits(max_output_tokens=512, timeout_s=20.0),
+    cache_ttl_s=600.0,  # product and company facts change rarely
+)
+
+
+_EDGES = (
+    Edge(
+        producer="support",
+        consumer="transactions",
+        into="escalation",
+        description="support escalates suspected fraud and disputes for review",
+    ),
+    Edge(
+        producer="transactions",
+        consumer="reports",
+        into="analysis",
+        description="reports include the findings of a transaction analysis",
+    ),
 )
 
 
 def fintech_system() -> AgentSystem:
-    """The reference system: `support`, `transactions`, `reports`, and `general` fallback."""
+    """The reference system: `support`, `transactions`, `reports`, and `general` fallback.
+
+    Contracts are in `agents.contracts.fintech`; `general` keeps the text defaults.
+    """
     return AgentSystem(
         name="fintech",
         agents=(_SUPPORT, _TRANSACTIONS, _REPORTS, _GENERAL),
         default_agent="general",
+        edges=_EDGES,
     )
 
 

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import re
 from string import Template
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["PROMPT_VARIABLES", "AgentLimits", "AgentSpec", "Tier"]
+from agents.contracts.models import TextInput, TextOutput
+from agents.resilience.breaker import BreakerPolicy
+from agents.retry import RetryPolicy
+from agents.tiering import Tier, TierPolicy
 
-Tier = Literal["small", "standard", "frontier"]
-"""Model capability/price class; tiered routing matches it to task complexity."""
+__all__ = ["DISCLAIMER_VARIABLES", "PROMPT_VARIABLES", "AgentLimits", "AgentSpec", "Tier"]
 
 PROMPT_VARIABLES = frozenset({"agent", "tenant"})
 """Placeholders a prompt template may use (`$agent`, `$tenant`)."""
+
+DISCLAIMER_VARIABLES = frozenset({"agent", "fallback"})
+"""Placeholders a disclaimer may use: the agent that could not answer, the one that did."""
 
 # Agent names become Kafka topic suffixes (`tasks.<agent>`) and ClickHouse values, so they
 # are restricted to characters legal and unambiguous in both.
@@ -62,6 +66,25 @@ class AgentSpec(BaseModel):
     tools: tuple[str, ...] = ()
     """Names of tools the model may call; offered to the provider with each request."""
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    retry: RetryPolicy = RetryPolicy()
+    """How failed model calls are retried and what each retry changes."""
+    breaker: BreakerPolicy = BreakerPolicy()
+    """When this agent's circuit breakers (one per model) open, and for how long."""
+    tiers: TierPolicy | None = None
+    """Route each input to the cheapest adequate model tier; None: always `model`."""
+    budget_tokens: int | None = Field(default=None, gt=0)
+    """Most tokens (input + output, retries included) one invocation may spend."""
+    cache_ttl_s: float | None = Field(default=None, gt=0)
+    """Serve repeated inputs from the result cache for this long; None: no caching."""
+    disclaimer: str | None = None
+    """Shown to the user when another agent answers in this one's place (degraded);
+    may use `$agent` and `$fallback`. None: a generic note naming both agents."""
+    # Classes, not data: left out of dumps (they do not serialise) but kept in equality,
+    # so two specs with different contracts are different agents.
+    input_model: type[BaseModel] = Field(default=TextInput, exclude=True)
+    """What the agent accepts (pydantic model); see `agents.contracts`."""
+    output_model: type[BaseModel] = Field(default=TextOutput, exclude=True)
+    """What the agent's output must satisfy before it leaves the agent."""
 
     @field_validator("name")
     @classmethod
@@ -95,6 +118,20 @@ class AgentSpec(BaseModel):
             raise ValueError(
                 f"prompt uses unknown placeholders {sorted(unknown)}; "
                 f"allowed: {sorted(PROMPT_VARIABLES)}"
+            )
+        return value
+
+    @field_validator("disclaimer")
+    @classmethod
+    def _check_disclaimer(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        template = Template(value)
+        unknown = set(template.get_identifiers()) - DISCLAIMER_VARIABLES
+        if not template.is_valid() or unknown:
+            raise ValueError(
+                f"disclaimer must be a string.Template using only "
+                f"{sorted(DISCLAIMER_VARIABLES)} (write $$ for '$')"
             )
         return value
 

@@ -7,6 +7,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
+from agents.contracts.edge import Edge
 from agents.errors import ConfigError, UnknownAgent
 from agents.spec import AgentSpec
 
@@ -18,8 +19,9 @@ class AgentSystem(BaseModel):
 
     Promises, checked at construction (`ConfigError` otherwise): names are unique,
     `default_agent` and every `fallback` name an agent of the system, and following
-    fallbacks never loops. `agents` keeps declaration order, which the router uses to
-    break ties deterministically.
+    fallbacks never loops, every edge joins two distinct agents of the system (at most
+    once) and its `into` is a field of the consumer's input model. `agents` keeps
+    declaration order, which the router uses to break ties deterministically.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -28,6 +30,8 @@ class AgentSystem(BaseModel):
     agents: tuple[AgentSpec, ...]
     default_agent: str
     """General agent for requests no specialist matches."""
+    edges: tuple[Edge, ...] = ()
+    """Where one agent's output feeds another's input; `agentbus contracts check` checks them."""
 
     _by_name: Mapping[str, AgentSpec] = PrivateAttr(default_factory=dict)
 
@@ -46,6 +50,7 @@ class AgentSystem(BaseModel):
             )
         for spec in self.agents:
             _check_fallback_chain(self.name, spec, by_name)
+        _check_edges(self.name, self.edges, by_name)
         self._by_name = MappingProxyType(by_name)
         return self
 
@@ -90,3 +95,27 @@ def _check_fallback_chain(system: str, spec: AgentSpec, by_name: Mapping[str, Ag
             raise ConfigError(f"system {system!r}: fallback loop {loop}", agent=spec.name)
         seen.append(current.fallback)
         current = by_name[current.fallback]
+
+
+def _check_edges(system: str, edges: tuple[Edge, ...], by_name: Mapping[str, AgentSpec]) -> None:
+    seen: set[tuple[str, str, str | None]] = set()
+    for edge in edges:
+        for role, name in (("producer", edge.producer), ("consumer", edge.consumer)):
+            if name not in by_name:
+                raise ConfigError(
+                    f"system {system!r}: edge {edge.label} names unknown {role} {name!r}",
+                    agent=name,
+                )
+        if edge.producer == edge.consumer:
+            raise ConfigError(f"system {system!r}: edge {edge.label} joins an agent to itself")
+        key = (edge.producer, edge.consumer, edge.into)
+        if key in seen:
+            raise ConfigError(f"system {system!r}: edge {edge.label} is declared twice")
+        seen.add(key)
+        consumer_input = by_name[edge.consumer].input_model
+        if edge.into is not None and edge.into not in consumer_input.model_fields:
+            raise ConfigError(
+                f"system {system!r}: edge {edge.label} feeds {edge.into!r}, which is not a "
+                f"field of {consumer_input.__name__} ({', '.join(consumer_input.model_fields)})",
+                agent=edge.consumer,
+            )

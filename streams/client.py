@@ -6,7 +6,6 @@ this one adds ids, trace context and the codec.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -18,6 +17,7 @@ from streams.codec import DecodeError
 from streams.events import envelope, new_id, new_trace_id
 from streams.kafka_options import client_options
 from streams.roles.runtime import Runtime
+from streams.shared.topic_view import partitions_of
 
 __all__ = ["AgentbusClient", "ResultFollower", "Submitted"]
 
@@ -112,14 +112,8 @@ class ResultFollower:
     async def start(self) -> None:
         await self._consumer.start()
         topic = self._runtime.topics.results
-        partitions = self._consumer.partitions_for_topic(topic)
-        for _ in range(50):
-            if partitions:
-                break
-            await asyncio.sleep(0.1)  # metadata of a just-created topic may lag
-            await self._consumer._client.force_metadata_update()  # aiokafka has no public refresh
-            partitions = self._consumer.partitions_for_topic(topic)
-        tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+        partitions = await partitions_of(self._consumer, topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         self._consumer.assign(tps)
         if self._from_beginning:
             await self._consumer.seek_to_beginning(*tps)

@@ -19,6 +19,9 @@ class Topics:
         self.results = settings.topic("results")
         self.invocations = settings.topic("invocations")
         self.deadletter = settings.topic("deadletter")
+        self.breakers = settings.topic("breakers")
+        self.cache = settings.topic("cache")
+        self.policies = settings.topic("policies")
 
     def tasks(self, agent: str) -> str:
         return self._settings.topic(f"tasks.{agent}")
@@ -28,7 +31,9 @@ class Topics:
 
     def specs(self) -> list[TopicSpec]:
         """Every topic with its config: event topics keep everything (the log is the
-        source of truth, and every projection can be rebuilt from it)."""
+        source of truth, and every projection can be rebuilt from it); shared-state
+        topics are compacted (the latest value per key is the state). ``breakers`` has
+        one partition: replicas agree on the one half-open probe by its total order."""
         parts = self._settings.partitions
         keep = {"retention.ms": "-1", "retention.bytes": "-1"}
         event_topics = [
@@ -38,4 +43,9 @@ class Topics:
             self.deadletter,
             *self.all_tasks(),
         ]
-        return [TopicSpec(name, parts, config=keep) for name in event_topics]
+        shared = [
+            TopicSpec(self.breakers, 1, compacted=True),
+            TopicSpec(self.cache, parts, compacted=True),
+            TopicSpec(self.policies, 1, compacted=True),
+        ]
+        return [TopicSpec(name, parts, config=keep) for name in event_topics] + shared

@@ -10,6 +10,7 @@ import faust
 from agents.providers.sim import SimConfig, SimFaults, SimProvider
 from streams.roles import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
+from streams.shared.state import SharedState
 from streams.warehouse import Warehouse, open_warehouse
 
 __all__ = ["run_roles"]
@@ -41,9 +42,10 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
             ),
         )
     )
+    shared = SharedState(settings, runtime.codec, runtime.topics, provider, role=",".join(roles))
     built: list[tuple[str, faust.App, RoleStats]] = []
     for role in roles:
-        app, stats = build_app(role, runtime, provider=provider, warehouse=warehouse)
+        app, stats = build_app(role, runtime, provider=provider, warehouse=warehouse, shared=shared)
         built.append((role, app, stats))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
+from pydantic import BaseModel
+
 __all__ = ["ModelProvider", "ModelRequest", "ModelResponse"]
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -29,6 +31,8 @@ class ModelRequest:
     """Tool names the model may call."""
     metadata: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
     """Context carried along (agent, tier, tenant, request and task ids)."""
+    output_model: type[BaseModel] | None = None
+    """The agent's output contract; a provider may use it for structured output."""
 
 
 @dataclass(frozen=True, slots=True)

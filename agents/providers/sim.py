@@ -29,6 +29,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agents.contracts.parse import text_field
+from agents.contracts.render import render_output
 from agents.errors import ModelTimeout, ModelUnavailable
 from agents.providers.base import ModelRequest, ModelResponse
 from agents.tokens import estimate_tokens
@@ -47,6 +49,8 @@ class SimFaults(BaseModel):
     """The model hangs until the request's timeout (`ModelTimeout`)."""
     malformed_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     """The model answers with unusable output: empty, blank or truncated JSON."""
+    extra_latency_ms: float = Field(default=0.0, ge=0.0)
+    """Injected latency added to every call, in real milliseconds (not scaled)."""
 
 
 class SimConfig(BaseModel):
@@ -134,10 +138,16 @@ class SimProvider:
         else:
             self._overrides[target] = faults
 
-    def clear_faults(self) -> None:
-        """Forget runtime fault changes and return to the configured faults."""
-        self._faults = self._config.faults
-        self._overrides = dict(self._config.overrides)
+    def clear_faults(self, target: str | None = None) -> None:
+        """Forget runtime fault changes (for one agent/model, or all) and return to the
+        configured faults."""
+        if target is None or target == "*":
+            self._faults = self._config.faults
+            self._overrides = dict(self._config.overrides)
+        elif target in self._config.overrides:
+            self._overrides[target] = self._config.overrides[target]
+        else:
+            self._overrides.pop(target, None)
 
     def faults_for(self, request: ModelRequest) -> SimFaults:
         """The faults that apply to `request`: agent override, else model, else global."""
@@ -166,6 +176,10 @@ class SimProvider:
         )
         malformed_draw = content.random()
         text, tool_calls = _answer(content, request, profile)
+        if request.output_model is not None and text_field(request.output_model) is None:
+            # A structured contract: answer with a document that satisfies it.
+            # A real model stops at its token cap, even mid-document.
+            text = render_output(request.output_model, text)[: request.max_output_tokens * 4]
         output_tokens = estimate_tokens(text)
 
         if error_draw < faults.error_rate:
@@ -185,6 +199,7 @@ class SimProvider:
             latency = (
                 profile.ttft_ms * ttft_jitter + output_tokens * profile.ms_per_token * decode_jitter
             )
+        latency += faults.extra_latency_ms
         if latency > timeout_ms:
             return self._failure("timeout", timeout_ms, input_tokens)
 
@@ -195,7 +210,9 @@ class SimProvider:
         return SimPlan(
             outcome=outcome,
             latency_ms=latency,
-            wait_s=latency / 1000.0 * config.latency_scale,
+            # Injected latency is real time whatever the scale: chaos must be felt.
+            wait_s=(latency - faults.extra_latency_ms) / 1000.0 * config.latency_scale
+            + faults.extra_latency_ms / 1000.0,
             text=text,
             input_tokens=input_tokens,
             output_tokens=output_tokens,

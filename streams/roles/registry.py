@@ -17,6 +17,7 @@ from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import register_sink
 from streams.roles.specialist import register_specialist
+from streams.shared.state import SharedState
 from streams.warehouse import Warehouse
 
 __all__ = ["ROLE_HELP", "RoleError", "all_roles", "build_app"]
@@ -48,8 +49,10 @@ def build_app(
     *,
     provider: ModelProvider | None = None,
     warehouse: Warehouse | None = None,
+    shared: SharedState | None = None,
 ) -> tuple[faust.App, RoleStats]:
-    """The Faust app running ``role``. Specialists need a provider, the sink a warehouse."""
+    """The Faust app running ``role``. Specialists need a provider and the process's
+    shared state, the sink a warehouse."""
     settings = runtime.settings
     datadir = settings.data_dir / "faust" / role.replace(":", "-")
     datadir.mkdir(parents=True, exist_ok=True)
@@ -88,9 +91,9 @@ def build_app(
         agent = role.split(":", 1)[1]
         if agent not in runtime.system.names:
             raise RoleError(f"unknown agent {agent!r}; known: {', '.join(runtime.system.names)}")
-        if provider is None:
-            raise RoleError("a specialist role needs a model provider")
-        stats = register_specialist(app, runtime, agent, provider)
+        if provider is None or shared is None:
+            raise RoleError("a specialist role needs a model provider and shared state")
+        stats = register_specialist(app, runtime, agent, provider, shared)
     else:
         raise RoleError(f"unknown role {role!r}; known: {', '.join(all_roles(runtime))}")
     return app, stats

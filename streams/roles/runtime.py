@@ -66,11 +66,16 @@ class DeadLetterSink:
         request_id: str | None = None,
         trace_id: str | None = None,
         parent_span_id: str | None = None,
+        raw: bytes | None = None,
+        discriminator: str = "",
     ) -> None:
+        """Dead-letter ``message`` (or, with ``raw``, a piece of output derived from it;
+        ``discriminator`` then tells several dead letters of one message apart)."""
         where = f"{message.topic}[{message.partition}]@{message.offset}"
         log.error("dead letter (%s) from %s in %s: %s", error_type, where, self._role, reason)
+        source = f"source/{discriminator}" if discriminator else "source"
         cause = {
-            "event_id": derived_id(where, "source"),
+            "event_id": derived_id(where, source),
             "trace_id": trace_id or derived_id(where, "trace").replace("-", ""),
             "span_id": parent_span_id or "",
         }
@@ -85,7 +90,11 @@ class DeadLetterSink:
             "source_topic": message.topic,
             "source_partition": message.partition,
             "source_offset": message.offset,
-            "raw": message.value if isinstance(message.value, bytes) else b"",
+            "raw": raw
+            if raw is not None
+            else message.value
+            if isinstance(message.value, bytes)
+            else b"",
         }
         key = request_id.encode() if request_id else message.key
         await self._topic.send(key=key, value=self._runtime.codec.encode("DeadLetter", value))

@@ -41,6 +41,8 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
         topics.results: "AgentResult",
         topics.invocations: "Invocation",
         topics.deadletter: "DeadLetter",
+        topics.breakers: "BreakerEvent",
+        topics.policies: "Policy",
         **{name: "AgentTask" for name in topics.all_tasks()},
     }
     source = raw_topic(app, *expected)
@@ -65,9 +67,7 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             try:
                 await asyncio.to_thread(writer.write, rows)
             except WarehouseError as exc:
-                log.error(  # noqa: TRY400  # one line per failure; the traceback says nothing new
-                    "ClickHouse insert failed, retrying in %.1fs: %s", delay, exc
-                )
+                log.error("ClickHouse insert failed, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX_S)
             else:

@@ -17,13 +17,15 @@ from typing import Any
 import faust
 from aiokafka.errors import KafkaError
 
-from agents.invocation import InvocationContext, InvocationOutcome, invoke
+from agents.contracts.validator import CONTRACT_VIOLATION, contract_violation
+from agents.invocation import InvocationContext, InvocationDeps, InvocationOutcome, invoke
 from agents.providers.base import ModelProvider
 from agents.spec import AgentSpec
 from streams.codec import DecodeError
 from streams.events import child_envelope
 from streams.roles.inflight import InFlightWindow
 from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
+from streams.shared.state import SharedState
 
 __all__ = ["register_specialist"]
 
@@ -35,9 +37,13 @@ def role_name(agent: str) -> str:
 
 
 def register_specialist(
-    app: faust.App, runtime: Runtime, agent: str, provider: ModelProvider
+    app: faust.App, runtime: Runtime, agent: str, provider: ModelProvider, shared: SharedState
 ) -> RoleStats:
-    """Add the specialist agent for ``agent`` to ``app``; returns its live counters."""
+    """Add the specialist agent for ``agent`` to ``app``; returns its live counters.
+
+    ``shared`` (breakers, cache, policies of this process) is started before the
+    first task is taken; every specialist of the process uses the same one.
+    """
     spec = runtime.system.get(agent)
     role = role_name(agent)
     codec = runtime.codec
@@ -46,6 +52,7 @@ def register_specialist(
     results = raw_topic(app, runtime.topics.results)
     invocations = raw_topic(app, runtime.topics.invocations)
     dead = DeadLetterSink(runtime, raw_topic(app, runtime.topics.deadletter), role, stats)
+    deps = InvocationDeps(board=shared.breakers, cache=shared.cache, fallbacks=runtime.system.get)
 
     async def handle(message: Any) -> None:
         started = time.perf_counter()
@@ -74,10 +81,29 @@ def register_specialist(
             task_id=str(task["task_id"]),
             tenant=str(task["tenant"]),
         )
-        outcome = await invoke(spec, provider, str(task["input"]), context=context)
+        outcome = await invoke(
+            spec,
+            provider,
+            str(task["input"]),
+            context=context,
+            deps=deps,
+            validate_output=contract_violation,
+        )
         key = str(task["request_id"]).encode()
         for event in invocation_events(task, spec, outcome, role):
             await invocations.send(key=key, value=codec.encode("Invocation", event))
+        for attempt in outcome.attempts:
+            if attempt.error and attempt.error.startswith(CONTRACT_VIOLATION):
+                await dead.send(
+                    message,
+                    reason=attempt.error,
+                    error_type="contract_violation",
+                    request_id=str(task["request_id"]),
+                    trace_id=str(task["trace_id"]),
+                    parent_span_id=str(task["span_id"]),
+                    raw=(attempt.output or "").encode(),
+                    discriminator=f"attempt-{attempt.attempt}",
+                )
         result = result_event(task, outcome, role, (time.perf_counter() - started) * 1000)
         await results.send(key=key, value=codec.encode("AgentResult", result))
         stats.produced += 1
@@ -95,6 +121,7 @@ def register_specialist(
 
     @app.agent(source, name=role.replace(":", "-"))
     async def specialist(stream: Any) -> None:
+        await shared.start()
         manual = stream.noack()
         window = InFlightWindow(runtime.settings.specialist_concurrency, manual.ack)
         async for event in manual.events():
@@ -116,8 +143,8 @@ def invocation_events(
                 "request_id": task["request_id"],
                 "task_id": task["task_id"],
                 "tenant": task["tenant"],
-                "agent": spec.name,
-                "agent_version": spec.version,
+                "agent": attempt.agent,
+                "agent_version": attempt.agent_version,
                 "provider": attempt.provider,
                 "model": attempt.model,
                 "tier": attempt.tier,
@@ -131,10 +158,12 @@ def invocation_events(
                 "output_tokens": attempt.output_tokens,
                 "latency_ms": attempt.latency_ms,
                 "cost_usd": attempt.cost_usd,
-                "cache_hit": False,
-                "breaker_state": None,
-                "budget_used": None,
+                "cache_hit": attempt.cache_hit,
+                "breaker_state": attempt.breaker_state,
+                "budget_used": attempt.budget_used,
                 "tool_calls": list(attempt.tool_calls),
+                "perturbation": attempt.perturbation,
+                "decision": attempt.decision,
             }
         )
     return events
@@ -153,11 +182,12 @@ def result_event(
         "status": outcome.status,
         "output": outcome.output,
         "error": outcome.error,
-        "disclaimer": None,
+        "disclaimer": outcome.disclaimer,
         "model": outcome.model,
         "attempts": len(outcome.attempts),
         "input_tokens": outcome.input_tokens,
         "output_tokens": outcome.output_tokens,
         "cost_usd": outcome.cost_usd,
         "latency_ms": latency_ms,
+        "answered_by": outcome.agent if outcome.agent != task["agent"] else None,
     }

@@ -14,4 +14,6 @@ TABLE_FOR_RECORD: Final[dict[str, str]] = {
     "AgentResult": "results",
     "Invocation": "invocations",
     "DeadLetter": "dead_letters",
+    "BreakerEvent": "breaker_events",
+    "Policy": "policies",
 }

@@ -15,7 +15,7 @@ from streams.warehouse.tables import TABLE_FOR_RECORD
 __all__ = ["EventWriter", "WriterStats", "record_columns"]
 
 # Avro allows null where the table keeps an empty string (order-key columns).
-_NULL_AS_EMPTY = {("dead_letters", "request_id")}
+_NULL_AS_EMPTY = {("dead_letters", "request_id"), ("breaker_events", "request_id")}
 
 
 def record_columns(avro_dir: Path) -> dict[str, list[str]]:

@@ -1,4 +1,8 @@
-"""One invocation: request built from the spec, retries, validation, per-attempt records."""
+"""One invocation: request built from the spec, retries, validation, per-attempt records.
+
+Breakers, cache, budgets, tiers and fallbacks have their own test modules
+(`test_invocation_*.py`); the specs here leave them at their defaults.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ import json
 import time
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from agents import (
     AgentLimits,
     AgentSpec,
-    ConfigError,
     InvocationContext,
     InvocationOutcome,
     ModelProvider,
@@ -28,20 +32,33 @@ from agents import (
     fintech_system,
     invoke,
 )
+from agents.invocation import InvocationDeps
 
 AVRO = Path(__file__).resolve().parents[2] / "avro"
 CONTEXT = InvocationContext(request_id="req-1", task_id="task-1", tenant="acme-bank")
-NO_WAIT = RetryPolicy.none()
-SUPPORT = fintech_system().get("support")
+# The reference support agent without its cache, so every call reaches the model.
+SUPPORT = fintech_system().get("support").model_copy(update={"cache_ttl_s": None})
+
+
+class Sleeps:
+    """Stands in for `asyncio.sleep` in the backoff and keeps the waits asked for."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
 
 
 def run(
     provider: ModelProvider,
     text: str = "I need a refund for a card fee",
     spec: AgentSpec = SUPPORT,
-    retry: RetryPolicy = NO_WAIT,
+    sleeps: Sleeps | None = None,
 ) -> InvocationOutcome:
-    return asyncio.run(invoke(spec, provider, text, context=CONTEXT, retry=retry))
+    deps = InvocationDeps(sleep=sleeps or Sleeps())
+    return asyncio.run(invoke(spec, provider, text, context=CONTEXT, deps=deps))
 
 
 def sim(**faults: float) -> SimProvider:
@@ -136,11 +153,15 @@ def test_same_input_gives_the_same_outcome() -> None:
 
 
 def test_request_is_built_from_the_spec_and_context() -> None:
+    # Fixed tier and no budget: the request is the spec's, unchanged (tiered routing
+    # and budget caps are tested in test_tiering / test_budget).
+    reports = (
+        fintech_system().get("reports").model_copy(update={"tiers": None, "budget_tokens": None})
+    )
     provider = Recording(sim())
-    run(provider, spec=fintech_system().get("reports"))
+    run(provider, spec=reports)
     (request,) = provider.requests
 
-    reports = fintech_system().get("reports")
     assert request.model == "sim-frontier"
     assert request.system_prompt == reports.render_prompt(tenant="acme-bank")
     assert "acme-bank" in request.system_prompt
@@ -166,6 +187,7 @@ def test_exhausted_retries_fail_with_the_reason_and_every_attempt() -> None:
     assert {a.outcome for a in outcome.attempts} == {"error"}
     assert outcome.error is not None
     assert outcome.error.startswith("all 3 attempts failed; last: ModelUnavailable: ")
+    assert outcome.error.endswith("fallback 'general' not tried: no fallback resolver given")
     assert all(a.error and "ModelUnavailable" in a.error for a in outcome.attempts)
     assert outcome.cost_usd == 0.0
 
@@ -209,7 +231,8 @@ def test_non_retriable_errors_stop_at_once() -> None:
     assert outcome.attempts[0].outcome == "error"
     assert outcome.attempts[0].provider == "raising"
     assert outcome.error == (
-        "attempt 1 failed and cannot be retried: ProviderError: invalid API key"
+        "attempt 1 failed and cannot be retried: ProviderError: invalid API key; "
+        "fallback 'general' not tried: no fallback resolver given"
     )
 
 
@@ -235,12 +258,23 @@ def test_max_attempts_one_means_no_retry() -> None:
 
 
 def test_backoff_waits_between_attempts_only() -> None:
-    policy = RetryPolicy(backoff_s=0.05, multiplier=2.0, max_backoff_s=1.0)
-    started = time.perf_counter()
-    outcome = run(sim(error_rate=1.0), retry=policy)
+    policy = RetryPolicy(backoff_s=0.05, multiplier=2.0, max_backoff_s=1.0, jitter_s=0.0)
+    spec = SUPPORT.model_copy(update={"retry": policy})
+    sleeps = Sleeps()
+    run(sim(error_rate=1.0), spec=spec, sleeps=sleeps)
 
-    assert time.perf_counter() - started >= 0.15  # 0.05 after the first, 0.1 after the second
-    assert outcome.latency_ms >= 150
+    assert sleeps.waits == pytest.approx([0.05, 0.1])  # after the first and second failure
+
+
+def test_backoff_jitter_stays_within_its_bound() -> None:
+    policy = RetryPolicy(backoff_s=0.05, multiplier=2.0, max_backoff_s=1.0, jitter_s=0.02)
+    spec = SUPPORT.model_copy(update={"retry": policy})
+    sleeps = Sleeps()
+    run(sim(error_rate=1.0), spec=spec, sleeps=sleeps)
+
+    first, second = sleeps.waits
+    assert 0.05 <= first <= 0.07
+    assert 0.1 <= second <= 0.12
 
 
 def test_retry_policy_delays_grow_and_are_capped() -> None:
@@ -248,7 +282,7 @@ def test_retry_policy_delays_grow_and_are_capped() -> None:
 
     assert [policy.delay_s(n) for n in (1, 2, 3)] == [0.2, 0.4, 0.5]
     assert RetryPolicy.none().delay_s(3) == 0.0
-    with pytest.raises(ConfigError):
+    with pytest.raises(pydantic.ValidationError):
         RetryPolicy(backoff_s=-1.0)
 
 
@@ -273,5 +307,7 @@ def test_outcome_fields_are_agent_result_fields() -> None:
     result_fields = {field["name"] for field in schema["fields"]}
     outcome_fields = {field.name for field in dataclasses.fields(InvocationOutcome)}
 
-    # `attempts` is the list here and its length (`attempt_count`) in the event.
-    assert outcome_fields <= result_fields
+    # `attempts` is the list here and its length (`attempt_count`) in the event. The
+    # tier and decision are on every `Invocation` event; breaker transitions are
+    # events of their own.
+    assert outcome_fields - {"tier", "decision", "breaker_transitions"} <= result_fields

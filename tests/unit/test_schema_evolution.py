@@ -64,8 +64,10 @@ def read(body: bytes, writer: RecordSchema, reader: RecordSchema) -> dict[str, A
 
 
 def test_there_is_history_to_check(schemas: SchemaSet) -> None:
-    assert [(old.name, Path(old.source).name) for old, _ in history(schemas)] == [
-        ("AgentRequest", "AgentRequest.v1.avsc")
+    assert sorted((old.name, Path(old.source).name) for old, _ in history(schemas)) == [
+        ("AgentRequest", "AgentRequest.v1.avsc"),
+        ("AgentResult", "AgentResult.v1.avsc"),
+        ("Invocation", "Invocation.v1.avsc"),
     ]
 
 

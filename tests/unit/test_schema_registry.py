@@ -194,7 +194,7 @@ def test_register_schemas_up_front(
 ) -> None:
     codec = AvroCodec(schemas, client)
     ids = codec.register_schemas()
-    assert sorted(ids) == sorted(RECORDS)
+    assert sorted(ids) == sorted(schemas.names)
     assert {f"agentbus.events.{n}": [i] for n, i in ids.items()} == registry_server.state.subjects
     posts = len(registry_server.state.requests)
     codec.encode("AgentTask", sample_value(schemas.current("AgentTask")))
