@@ -121,6 +121,8 @@ class AttemptRecord:
     """Why this agent/tier/model and output cap: fallback, tier choice, budget cut."""
     priced: bool = True
     """False when the model has no known price, so `cost_usd` is 0 for want of one."""
+    at: float = 0.0
+    """When the attempt ended (the deps clock, epoch seconds): events carry it as their time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +396,7 @@ class _Invocation:
                 model=entry.model,
                 tier=tier,
                 outcome="cached",
+                at=self.deps.clock(),
                 error=None,
                 input=input_text,
                 output=entry.output,
@@ -469,6 +472,7 @@ class _AgentCall:
             self._settle(reservation, 0)
             raise
         latency_ms = (time.perf_counter() - started) * 1000.0
+        ended_at = self.run.deps.clock()  # before the breaker reacts to this very call
         truncated = response is not None and self._truncated(response, cap)
         if response is not None:
             failure = self._check_output(response, request, truncated=truncated)
@@ -496,6 +500,7 @@ class _AgentCall:
                 latency_ms=latency_ms,
                 breaker_state=admission.state,
                 decision=decision,
+                ended_at=ended_at,
             )
         )
         if failure is not None:
@@ -572,6 +577,7 @@ class _AgentCall:
         latency_ms: float,
         breaker_state: str,
         decision: str | None,
+        ended_at: float,
     ) -> AttemptRecord:
         model = response.model if response is not None else request.model
         input_tokens = response.input_tokens if response is not None else 0
@@ -590,6 +596,7 @@ class _AgentCall:
             model=model,
             tier=self.tier,
             outcome=outcome,
+            at=ended_at,
             error=None if failure is None else f"{type(failure).__name__}: {failure}",
             input=request.input_text,
             output=output,
@@ -650,6 +657,7 @@ class _AgentCall:
                 model=plan.model,
                 tier=self.tier,
                 outcome="skipped",
+                at=self.run.deps.clock(),
                 error=reason,
                 input=plan.input_text,
                 output=None,

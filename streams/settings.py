@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     specialist_concurrency: int = Field(
         default=1000, ge=1, description="Model calls in flight per specialist role and process."
     )
+    breaker_cooldown_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Override every agent's circuit-breaker cooldown (seconds).",
+    )
     sink_batch_size: int = Field(default=2000, ge=1, description="Rows per ClickHouse insert.")
     sink_flush_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait before a partial batch is written."

@@ -66,8 +66,50 @@ def _short(text: Any, limit: int = 90) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+_STATUS_COLOR = {"ok": "green", "degraded": "yellow", "partial": "yellow", "failed": "red"}
+
+
+def _add_attempt(branch: Tree, inv: dict[str, Any], task_agent: str) -> None:
+    color = "green" if inv["outcome"] in ("ok", "cached") else "red"
+    who = "" if inv["agent"] == task_agent else f"[yellow]{inv['agent']}[/] "
+    line = (
+        f"attempt {inv['attempt']} {who}[{color}]{inv['outcome']}[/] "
+        f"{inv['provider']}/{inv['model']} "
+        f"tier={inv['tier']} temp={float(inv['temperature']):.2f} "
+        f"tokens={inv['input_tokens']}+{inv['output_tokens']} "
+        f"latency={float(inv['latency_ms']):.0f}ms cost=${float(inv['cost_usd']):.6f}"
+    )
+    if inv["cache_hit"]:
+        line += " (cache hit)"
+    if inv["breaker_state"] and inv["breaker_state"] != "closed":
+        line += f" breaker={inv['breaker_state']}"
+    node = branch.add(line)
+    for label in ("perturbation", "decision", "error"):
+        if inv[label]:
+            node.add(f"{label}: {_short(inv[label], 110)}")
+
+
+def _add_result(branch: Tree, res: dict[str, Any]) -> None:
+    color = _STATUS_COLOR.get(res["status"], "red")
+    node = branch.add(
+        f"result [{color}]{res['status']}[/] by {res['agent']} ({res['model']}) after "
+        f"{res['attempts']} attempt(s), {float(res['latency_ms']):.0f}ms, "
+        f"${float(res['cost_usd']):.6f}"
+    )
+    details = (
+        ("answered by the fallback agent", res["answered_by"]),
+        ("reason:", res["error"]),
+        ("disclaimer:", res["disclaimer"]),
+        ("output:", repr(_short(res["output"])) if res["output"] else None),
+    )
+    for label, value in details:
+        if value:
+            node.add(f"{label} {value}")
+
+
 def render_trace(request_id: str, trace: RequestTrace) -> Tree:
-    """The request's path: routing with its reason, every attempt, the result, dead letters."""
+    """The request's path: routing with its reason, every attempt, the result, breaker
+    transitions of the agents it used while it ran, and dead letters."""
     req = trace.request
     head = f"[bold]request {request_id}[/]"
     if req:
@@ -81,36 +123,14 @@ def render_trace(request_id: str, trace: RequestTrace) -> Tree:
             f"(confidence {float(task['routing_confidence']):.2f}): {task['routing_reason']}"
         )
         for inv in (i for i in trace.invocations if i["task_id"] == task["task_id"]):
-            color = "green" if inv["outcome"] == "ok" else "red"
-            line = (
-                f"attempt {inv['attempt']} [{color}]{inv['outcome']}[/] "
-                f"{inv['provider']}/{inv['model']} "
-                f"tier={inv['tier']} temp={float(inv['temperature']):.2f} "
-                f"tokens={inv['input_tokens']}+{inv['output_tokens']} "
-                f"latency={float(inv['latency_ms']):.0f}ms cost=${float(inv['cost_usd']):.6f}"
-            )
-            if inv["error"]:
-                line += f"  error: {_short(inv['error'], 60)}"
-            branch.add(line)
+            _add_attempt(branch, inv, task["agent"])
         for res in (r for r in trace.results if r["task_id"] == task["task_id"]):
-            color = (
-                "green"
-                if res["status"] == "ok"
-                else "yellow"
-                if res["status"] != "failed"
-                else "red"
-            )
-            node = branch.add(
-                f"result [{color}]{res['status']}[/] by {res['agent']} ({res['model']}) after "
-                f"{res['attempts']} attempt(s), {float(res['latency_ms']):.0f}ms, "
-                f"${float(res['cost_usd']):.6f}"
-            )
-            if res["error"]:
-                node.add(f"reason: {res['error']}")
-            if res["disclaimer"]:
-                node.add(f"disclaimer: {res['disclaimer']}")
-            if res["output"]:
-                node.add(f"output: {_short(res['output'])!r}")
+            _add_result(branch, res)
+    for event in trace.breaker_events:
+        root.add(
+            f"[magenta]breaker {event['key']}[/] {event['from_state']} → {event['to_state']} "
+            f"at {event['occurred_at']}: {event['reason']}"
+        )
     for dead in trace.dead_letters:
         root.add(
             f"[red]dead letter[/] from {dead['producer']} ({dead['error_type']}): {dead['reason']} "

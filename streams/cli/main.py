@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from streams.cli.commands_chaos import chaos
+from streams.cli.commands_contracts import contracts
 from streams.cli.commands_query import sql, trace
 from streams.cli.commands_run import run, worker
 from streams.cli.commands_stack import down, status, up
@@ -46,7 +47,7 @@ def cli(
     configure_logging(state.settings().log_level)
 
 
-for command in (up, down, status, run, worker, submit, sql, trace, chaos, demo):
+for command in (up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo):
     cli.add_command(command)
 
 

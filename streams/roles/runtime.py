@@ -108,5 +108,24 @@ def build_runtime(settings: Settings, system: AgentSystem | None = None) -> Runt
         SchemaRegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
     )
     codec = AvroCodec(SchemaSet.load(default_avro_dir()), registry=registry)
-    system = system or fintech_system()
+    system = _with_overrides(system or fintech_system(), settings)
     return Runtime(settings=settings, codec=codec, topics=Topics(settings, system), system=system)
+
+
+def _with_overrides(system: AgentSystem, settings: Settings) -> AgentSystem:
+    """The system with operator overrides from the settings applied to every agent."""
+    if settings.breaker_cooldown_s is None:
+        return system
+    specs = tuple(
+        spec.model_copy(
+            update={
+                "breaker": spec.breaker.model_copy(
+                    update={"cooldown_s": settings.breaker_cooldown_s}
+                )
+            }
+        )
+        for spec in system.specs.values()
+    )
+    return AgentSystem(
+        name=system.name, agents=specs, default_agent=system.default_agent, edges=system.edges
+    )

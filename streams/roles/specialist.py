@@ -10,6 +10,7 @@ tasks held in memory, and acks reach Faust in offset order.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from typing import Any
@@ -140,6 +141,12 @@ def invocation_events(
         events.append(
             {
                 **child_envelope(task, producer=role, kind=f"attempt-{attempt.attempt}"),
+                # The attempt's own time, not the time the task's events were emitted.
+                **(
+                    {"occurred_at": dt.datetime.fromtimestamp(attempt.at, dt.UTC)}
+                    if attempt.at
+                    else {}
+                ),
                 "request_id": task["request_id"],
                 "task_id": task["task_id"],
                 "tenant": task["tenant"],

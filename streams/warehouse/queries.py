@@ -23,6 +23,7 @@ class RequestTrace:
     invocations: list[dict[str, Any]] = field(default_factory=list)
     results: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
+    breaker_events: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -52,7 +53,8 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
     invocations = _rows(
         reader,
         "SELECT occurred_at, task_id, agent, provider, model, tier, attempt, outcome, error, "
-        "temperature, input_tokens, output_tokens, latency_ms, cost_usd, cache_hit, breaker_state "
+        "temperature, input_tokens, output_tokens, latency_ms, cost_usd, cache_hit, breaker_state, "
+        "perturbation, decision "
         "FROM agentbus.invocations FINAL WHERE request_id = {rid:String} "
         "ORDER BY task_id, attempt",
         request_id,
@@ -60,7 +62,8 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
     results = _rows(
         reader,
         f"SELECT occurred_at, task_id, agent, status, output, error, disclaimer, model, attempts, "
-        f"input_tokens, output_tokens, cost_usd, latency_ms FROM agentbus.results FINAL {where}",
+        f"input_tokens, output_tokens, cost_usd, latency_ms, answered_by "
+        f"FROM agentbus.results FINAL {where}",
         request_id,
     )
     dead = _rows(
@@ -69,7 +72,25 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
         f"source_offset FROM agentbus.dead_letters FINAL {where}",
         request_id,
     )
-    return RequestTrace(requests[0] if requests else None, tasks, invocations, results, dead)
+    breakers = _rows(reader, BREAKERS_DURING_REQUEST_SQL, request_id)
+    return RequestTrace(
+        requests[0] if requests else None, tasks, invocations, results, dead, breakers
+    )
+
+
+# Breaker transitions of the agents a request used, while it was being served.
+BREAKERS_DURING_REQUEST_SQL = """
+SELECT occurred_at, key, from_state, to_state, reason, replica
+FROM agentbus.breaker_events FINAL
+WHERE kind = 'transition'
+  AND agent IN (SELECT agent FROM agentbus.invocations WHERE request_id = {rid:String})
+  AND occurred_at BETWEEN
+      (SELECT min(occurred_at) - INTERVAL 1 SECOND FROM agentbus.tasks
+       WHERE request_id = {rid:String})
+  AND (SELECT max(occurred_at) + INTERVAL 1 SECOND FROM agentbus.results
+       WHERE request_id = {rid:String})
+ORDER BY occurred_at
+"""
 
 
 AGENT_SUMMARY_SQL = """

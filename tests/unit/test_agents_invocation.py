@@ -299,7 +299,8 @@ def test_attempt_record_fields_are_invocation_event_fields() -> None:
     event_fields = {field["name"] for field in schema["fields"]}
     record_fields = {field.name for field in dataclasses.fields(run(sim()).attempts[0])}
 
-    assert record_fields - {"priced"} <= event_fields
+    # `at` travels as the event's `occurred_at`.
+    assert record_fields - {"priced", "at"} <= event_fields
 
 
 def test_outcome_fields_are_agent_result_fields() -> None:

@@ -40,6 +40,7 @@ RECORDS = (
     "Policy",
 )
 
+
 # The Apache Avro Python library keeps {"type": "long"} / {"type": "string"} for
 # logical types in its canonical form, so its fingerprints differ from ours and Java's.
 def apache_python_fingerprint(source: str) -> str:
@@ -161,9 +162,7 @@ def test_apache_python_fingerprint_variant_is_also_read(
 ) -> None:
     schema = schemas.current(name)
     assert schema.alt_fingerprint_bytes is not None
-    assert (
-        schema.alt_fingerprint_bytes.hex() == apache_python_fingerprint(schema.source)
-    )
+    assert schema.alt_fingerprint_bytes.hex() == apache_python_fingerprint(schema.source)
     value = sample_value(schema)
     data = codec.encode(name, value)
     as_apache_writes_it = b"\xc3\x01" + schema.alt_fingerprint_bytes + data[10:]
