@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import socket
 import time
 from typing import Any
 
@@ -47,6 +49,8 @@ def register_specialist(
     """
     spec = runtime.system.get(agent)
     role = role_name(agent)
+    # Events name the process too: "which replica did this?" is a 3 a.m. question.
+    producer = f"{role}@{socket.gethostname()}:{os.getpid()}"
     codec = runtime.codec
     stats = RoleStats()
     source = raw_topic(app, runtime.topics.tasks(agent))
@@ -91,7 +95,7 @@ def register_specialist(
             validate_output=contract_violation,
         )
         key = str(task["request_id"]).encode()
-        for event in invocation_events(task, spec, outcome, role):
+        for event in invocation_events(task, spec, outcome, producer):
             await invocations.send(key=key, value=codec.encode("Invocation", event))
         for attempt in outcome.attempts:
             if attempt.error and attempt.error.startswith(CONTRACT_VIOLATION):
@@ -105,7 +109,7 @@ def register_specialist(
                     raw=(attempt.output or "").encode(),
                     discriminator=f"attempt-{attempt.attempt}",
                 )
-        result = result_event(task, outcome, role, (time.perf_counter() - started) * 1000)
+        result = result_event(task, outcome, producer, (time.perf_counter() - started) * 1000)
         await results.send(key=key, value=codec.encode("AgentResult", result))
         stats.produced += 1
 

@@ -108,7 +108,8 @@ def test_breaker_opens_everywhere_degrades_probes_once_and_closes(stack: Stack) 
     )
     transitions = q(
         "SELECT from_state, to_state, epoch, replica, occurred_at "
-        "FROM agentbus.breaker_events FINAL WHERE key = {k:String} AND kind = 'transition' ORDER BY occurred_at",
+        "FROM agentbus.breaker_events FINAL WHERE key = {k:String} AND kind = 'transition' "
+        "ORDER BY occurred_at",
         {"k": KEY},
     ).rows
     states = [(f, t) for f, t, *_ in transitions]
@@ -129,6 +130,12 @@ def test_breaker_opens_everywhere_degrades_probes_once_and_closes(stack: Stack) 
         {"a": opened_at, "b": closed_at},
     ).rows
     assert dict(calls) == {"half_open": len(probes) - 1}, calls
+    # Both replicas saw it open: each skipped calls on the shared state.
+    skipping = q(
+        "SELECT uniqExact(producer) FROM agentbus.invocations FINAL WHERE agent = 'support' "
+        "AND model = 'sim-small' AND breaker_state = 'open'"
+    ).rows[0][0]
+    assert skipping == 2
     # The failures that opened it: at most the threshold per replica.
     before_open = q(
         "SELECT count() FROM agentbus.invocations FINAL WHERE agent = 'support' "
