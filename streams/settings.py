@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Override every agent's circuit-breaker cooldown (seconds).",
     )
+    cache_ttl_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="Override the result-cache TTL (seconds) of every agent that caches.",
+    )
     sink_batch_size: int = Field(default=2000, ge=1, description="Rows per ClickHouse insert.")
     sink_flush_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait before a partial batch is written."

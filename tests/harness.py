@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from streams.broker import LocalKafka, LocalKafkaConfig, ensure_topics
+from streams.broker.groups import describe_group
+from streams.roles.registry import group_id
 from streams.roles.runtime import Runtime, build_runtime
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
@@ -71,6 +73,16 @@ class Stack:
         worker = self.start(**overrides)
         wait_for_gateway(worker, self.settings)
         return worker
+
+    def wait_for_members(self, role: str, members: int, timeout: float = 120.0) -> None:
+        """Block until ``role``'s consumer group is Stable with ``members`` live members."""
+        group = group_id(self.runtime, role)
+
+        def ready() -> bool:
+            info = asyncio.run(describe_group(self.settings.kafka_bootstrap, group))
+            return info.state == "Stable" and info.members == members
+
+        self.wait_until(ready, timeout, f"{members} members in group {group}")
 
     def gateway(self) -> GatewayClient:
         gateway = find_gateway(self.settings.data_dir)

@@ -114,18 +114,21 @@ def build_runtime(settings: Settings, system: AgentSystem | None = None) -> Runt
 
 def _with_overrides(system: AgentSystem, settings: Settings) -> AgentSystem:
     """The system with operator overrides from the settings applied to every agent."""
-    if settings.breaker_cooldown_s is None:
+    if settings.breaker_cooldown_s is None and settings.cache_ttl_s is None:
         return system
-    specs = tuple(
-        spec.model_copy(
-            update={
-                "breaker": spec.breaker.model_copy(
-                    update={"cooldown_s": settings.breaker_cooldown_s}
-                )
-            }
-        )
-        for spec in system.specs.values()
-    )
+    specs = []
+    for spec in system.specs.values():
+        update: dict[str, Any] = {}
+        if settings.breaker_cooldown_s is not None:
+            update["breaker"] = spec.breaker.model_copy(
+                update={"cooldown_s": settings.breaker_cooldown_s}
+            )
+        if settings.cache_ttl_s is not None and spec.cache_ttl_s is not None:
+            update["cache_ttl_s"] = settings.cache_ttl_s
+        specs.append(spec.model_copy(update=update))
     return AgentSystem(
-        name=system.name, agents=specs, default_agent=system.default_agent, edges=system.edges
+        name=system.name,
+        agents=tuple(specs),
+        default_agent=system.default_agent,
+        edges=system.edges,
     )

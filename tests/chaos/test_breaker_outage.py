@@ -82,6 +82,7 @@ def test_breaker_opens_everywhere_degrades_probes_once_and_closes(stack: Stack) 
     replicas = ["specialist:support", "specialist:general"]
     stack.start(replicas, name="replica-a", breaker_cooldown_s=COOLDOWN_S)
     stack.start(replicas, name="replica-b", breaker_cooldown_s=COOLDOWN_S)
+    stack.wait_for_members("specialist:support", 2)
     assert front.alive()
 
     phases = asyncio.run(outage(stack))

@@ -1,0 +1,81 @@
+"""The result cache is shared by every replica and expires with its TTL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from streams.client import AgentbusClient, ResultFollower
+from streams.warehouse.gateway import find_gateway
+from tests.harness import Stack
+
+pytestmark = pytest.mark.integration
+
+TTL_S = 3.0
+QUESTION = "How do I change the PIN of my card?"
+
+
+async def ask_repeatedly(stack: Stack) -> list[dict[str, Any]]:
+    """The same question 8 times, one at a time; then again once the TTL has passed."""
+    answers = []
+    async with ResultFollower(stack.runtime) as follower, AgentbusClient(stack.runtime) as client:
+        results = follower.results()
+
+        async def ask(text: str) -> dict[str, Any]:
+            submitted = await client.submit(text, tenant="acme", target_agent="support")
+            await client.flush()
+            while True:
+                result = await asyncio.wait_for(anext(results), 60)
+                if result["request_id"] == submitted.request_id:
+                    return result
+
+        for _ in range(8):
+            answers.append(await ask(QUESTION))
+        await asyncio.sleep(TTL_S + 0.5)  # the entry's age is the point of this step
+        answers.append(await ask("  how do I change the PIN of my CARD?  "))  # same, normalized
+    return answers
+
+
+def test_repeated_requests_hit_the_cache_on_any_replica_until_the_ttl(stack: Stack) -> None:
+    stack.start(["sink", "router"], name="front")
+    stack.wait_until(lambda: find_gateway(stack.settings.data_dir) is not None, 120, "gateway")
+    stack.start(["specialist:support"], name="replica-a", cache_ttl_s=TTL_S)
+    stack.start(["specialist:support"], name="replica-b", cache_ttl_s=TTL_S)
+    stack.wait_for_members("specialist:support", 2)
+
+    answers = asyncio.run(ask_repeatedly(stack))
+
+    assert all(a["status"] == "ok" for a in answers)
+    assert len({a["output"] for a in answers[:8]}) == 1, "a hit returns the cached answer"
+    q = stack.gateway().query
+    ids = [a["request_id"] for a in answers]
+    stack.wait_until(
+        lambda: (
+            q(
+                "SELECT count() FROM agentbus.invocations FINAL "
+                "WHERE has({ids:Array(String)}, request_id)",
+                {"ids": ids},
+            ).rows[0][0]
+            >= 9
+        ),
+        30,
+        "the invocations",
+    )
+    rows = q(
+        "SELECT request_id, cache_hit, producer FROM agentbus.invocations FINAL "
+        "WHERE has({ids:Array(String)}, request_id) AND outcome IN ('ok', 'cached')",
+        {"ids": ids},
+    ).rows
+    hit = {rid: h for rid, h, _ in rows}
+    assert [hit[rid] for rid in ids] == [False] + [True] * 7 + [False]
+    hits_by_replica = {p for _, h, p in rows if h}
+    assert len(hits_by_replica) == 2, "both replicas served from the one shared cache"
+    # The hit rate, as an operator would ask it.
+    rate = q(
+        "SELECT round(countIf(cache_hit) / count(), 3) FROM agentbus.invocations FINAL "
+        "WHERE agent = 'support' AND has({ids:Array(String)}, request_id)",
+        {"ids": ids},
+    ).rows[0][0]
+    assert rate == round(7 / 9, 3)
