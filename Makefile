@@ -35,8 +35,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python bench/codec_bench.py
-	$(BIN)/python bench/pipeline_bench.py
+	$(BIN)/python -m bench.codec_bench
+	$(BIN)/python -m bench.invocation_bench
+	$(BIN)/python -m bench.pipeline_bench
 
 clean:
 	rm -rf $(VENV) .agentbus .mypy_cache .ruff_cache .pytest_cache

@@ -19,6 +19,7 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from mode import Service
 
 from agents.contracts.validator import CONTRACT_VIOLATION, contract_violation
 from agents.invocation import InvocationContext, InvocationDeps, InvocationOutcome, invoke
@@ -123,6 +124,13 @@ def register_specialist(
             log.exception("task at %s failed in %s", where, role)
             reason = f"{type(exc).__name__}: {exc}"
             await dead.send(message, reason=reason, error_type="processing_error")
+
+    @app.service
+    class SharedStateOwner(Service):
+        """Closes the shared-state views (their Kafka clients) when the app stops."""
+
+        async def on_stop(self) -> None:
+            await shared.stop()
 
     @app.agent(source, name=role.replace(":", "-"))
     async def specialist(stream: Any) -> None:
