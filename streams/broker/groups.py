@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaConsumer
+
 from streams.broker._admin import open_admin
 
-__all__ = ["GroupInfo", "describe_group"]
+__all__ = ["GroupInfo", "describe_group", "group_lag"]
 
 
 @dataclass(frozen=True)
@@ -25,3 +27,20 @@ async def describe_group(
         response = await admin.describe_consumer_groups([group_id])
     group = response[0].to_object()["groups"][0]
     return GroupInfo(group_id, str(group["state"]), len(group["members"]))
+
+
+async def group_lag(bootstrap: str, group_id: str, *, request_timeout: float = 10.0) -> int | None:
+    """Events on the group's partitions it has not committed yet (None: never committed)."""
+    async with open_admin(bootstrap, request_timeout) as admin:
+        committed = await admin.list_consumer_group_offsets(group_id)
+    if not committed:
+        return None
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(list(committed))
+    finally:
+        await consumer.stop()
+    return sum(
+        max(0, int(ends[tp]) - int(meta.offset)) for tp, meta in committed.items() if meta.offset >= 0
+    )

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
 from rich.console import Console
 from rich.table import Table
 
 from streams.broker.errors import BrokerError
+from streams.broker.groups import GroupInfo, describe_group, group_lag
 from streams.cli.context import CliContext, fail, pass_cli
+from streams.roles.registry import all_roles, group_id
 from streams.roles.runtime import build_runtime
+from streams.settings import Settings
 from streams.stack import StackError, bring_up, broker_answers, broker_for, is_loopback
 from streams.warehouse.gateway import find_gateway
 
@@ -47,7 +52,8 @@ def down(state: CliContext) -> None:
 @click.command()
 @pass_cli
 def status(state: CliContext) -> None:
-    """Say what runs: broker, its process and log, the ClickHouse store and its owner."""
+    """Say what runs: broker, its process and log, the ClickHouse store and its owner,
+    and per role its consumer group's state, live members and lag."""
     settings = state.settings()
     table = Table(show_header=False, box=None)
     answering = broker_answers(settings.kafka_bootstrap, 2.0)
@@ -66,3 +72,30 @@ def status(state: CliContext) -> None:
     )
     table.add_row("data dir", str(settings.data_dir.resolve()), "")
     out.print(table)
+    if answering:
+        out.print(_roles_table(settings))
+
+
+def _roles_table(settings: Settings) -> Table:
+    """Per role: consumer-group state, live members and lag (what a 3 a.m. look needs)."""
+    runtime = build_runtime(settings)
+
+    async def facts() -> list[tuple[str, GroupInfo, int | None]]:
+        rows = []
+        for role in all_roles(runtime):
+            group = group_id(runtime, role)
+            rows.append(
+                (
+                    role,
+                    await describe_group(settings.kafka_bootstrap, group),
+                    await group_lag(settings.kafka_bootstrap, group),
+                )
+            )
+        return rows
+
+    table = Table("role", "group", "state", "members", "lag", title="roles")
+    for role, info, lag in asyncio.run(facts()):
+        table.add_row(
+            role, info.group_id, info.state, str(info.members), "-" if lag is None else str(lag)
+        )
+    return table

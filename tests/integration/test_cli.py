@@ -69,3 +69,14 @@ def test_errors_are_one_clear_line(stack: Stack) -> None:
     bad_line = agentbus(stack, "submit", stdin="not json\n")
     assert bad_line.returncode != 0
     assert "line 1: not JSON" in bad_line.stderr
+
+
+def test_status_shows_each_role_with_its_group_and_lag(stack: Stack) -> None:
+    stack.start_all()
+    stack.wait_for_members("router", 1)
+    shown = agentbus(stack, "status")
+    assert shown.returncode == 0, shown.stderr
+    assert "answering" in shown.stdout
+    for role in ("sink", "router", "specialist:support"):
+        assert role in shown.stdout
+    assert "Stable" in shown.stdout
