@@ -41,5 +41,5 @@ async def group_lag(bootstrap: str, group_id: str, *, request_timeout: float = 1
         ends = await consumer.end_offsets(list(committed))
     finally:
         await consumer.stop()
-    behind = (int(ends[tp]) - int(meta.offset) for tp, meta in committed.items() if meta.offset >= 0)
+    behind = (int(ends[tp]) - int(m.offset) for tp, m in committed.items() if m.offset >= 0)
     return sum(max(0, n) for n in behind)
