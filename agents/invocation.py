@@ -470,6 +470,7 @@ class _AgentCall:
             # A provider bug or a cancellation: give the reservation back. A probe left
             # unreported is replaced by another after one cooldown.
             self._settle(reservation, 0)
+            breaker.abandon(admission)
             raise
         latency_ms = (time.perf_counter() - started) * 1000.0
         ended_at = self.run.deps.clock()  # before the breaker reacts to this very call

@@ -141,6 +141,8 @@ class Admission:
     """Why the call was refused."""
     transition: BreakerTransition | None = None
     """The open → half-open transition, when this call is the probe."""
+    seq: int = -1
+    """Start order of an admitted non-probe call on this replica (-1 otherwise)."""
 
 
 class CircuitBreaker:
@@ -170,12 +172,40 @@ class CircuitBreaker:
         self._threshold = threshold
         self._cooldown_s = cooldown_s
         self._clock = clock
-        self._failures = 0
+        # "Consecutive" is in the order calls *started*: under a burst, fast failures
+        # finish before slow successes that started earlier, and must not count as
+        # a run. Outcomes by start number; a run counts only over settled calls.
+        self._next_seq = 0
+        self._in_flight: set[int] = set()
+        self._outcomes: dict[int, bool] = {}
+        self._last_error = ""
 
     @property
     def consecutive_failures(self) -> int:
-        """Failures in a row seen by this replica while closed."""
-        return self._failures
+        """Failures in a row, in start order, among this replica's settled calls."""
+        settled = min(self._in_flight) - 1 if self._in_flight else self._next_seq - 1
+        run = 0
+        while self._outcomes.get(settled - run) is False:
+            run += 1
+        return run
+
+    def abandon(self, admission: Admission) -> None:
+        """Forget a call that ended without an outcome (cancelled): it no longer blocks runs."""
+        self._in_flight.discard(admission.seq)
+
+    def _settle(self, admission: Admission, ok: bool) -> None:
+        if admission.seq < 0:
+            return
+        self._in_flight.discard(admission.seq)
+        self._outcomes[admission.seq] = ok
+        if len(self._outcomes) > 4 * self._threshold + len(self._in_flight) + 64:
+            # Bounded: only the tail of settled outcomes can still form a run.
+            keep = min(self._in_flight, default=self._next_seq) - 2 * self._threshold
+            for seq in [s for s in self._outcomes if s < keep]:
+                del self._outcomes[seq]
+
+    def _reset(self) -> None:
+        self._outcomes.clear()
 
     @property
     def state(self) -> BreakerState:
@@ -187,7 +217,11 @@ class CircuitBreaker:
         """Decide whether a call may go ahead now; claims the probe when it is due."""
         latest = self._board.current(self.key)
         if latest is None or latest.to_state == "closed":
-            return Admission(allowed=True, state="closed", epoch=latest.epoch if latest else 0)
+            seq = self._next_seq
+            self._next_seq += 1
+            self._in_flight.add(seq)
+            epoch = latest.epoch if latest else 0
+            return Admission(allowed=True, state="closed", epoch=epoch, seq=seq)
         now = self._clock()
         waited = now - latest.at
         if waited < self._cooldown_s:
@@ -225,14 +259,14 @@ class CircuitBreaker:
         )
 
     async def record_success(self, admission: Admission) -> BreakerTransition | None:
-        """Note a successful call; a successful probe closes the breaker."""
+        """Note a successful call; a successful probe closes the breaker. Settling an
+        earlier-started call can complete a run of later failures, which then opens it."""
         if not admission.probe:
-            if self.state == "closed":
-                self._failures = 0
-            return None
+            self._settle(admission, ok=True)
+            return await self._open_on_run()
         if not self._is_current_probe(admission):
             return None
-        self._failures = 0
+        self._reset()
         transition = self._transition(
             "half_open", "closed", "probe call succeeded; resuming full traffic", admission.epoch
         )
@@ -244,7 +278,7 @@ class CircuitBreaker:
         if admission.probe:
             if not self._is_current_probe(admission):
                 return None
-            self._failures = 0
+            self._reset()
             transition = self._transition(
                 "half_open",
                 "open",
@@ -253,17 +287,21 @@ class CircuitBreaker:
             )
             await self._board.publish(transition)
             return transition
+        self._settle(admission, ok=False)
+        self._last_error = error
+        return await self._open_on_run()
+
+    async def _open_on_run(self) -> BreakerTransition | None:
         latest = self._board.current(self.key)
         if latest is not None and latest.to_state != "closed":
             return None  # already open: a call admitted before it opened has failed too
-        self._failures += 1
-        if self._failures < self._threshold:
+        if self.consecutive_failures < self._threshold:
             return None
-        self._failures = 0
+        self._reset()
         transition = self._transition(
             "closed",
             "open",
-            f"{self._threshold} consecutive failures, last: {error}; "
+            f"{self._threshold} consecutive failures, last: {self._last_error}; "
             f"open for {self._cooldown_s:g}s",
             (latest.epoch if latest else 0) + 1,
         )

@@ -227,3 +227,50 @@ def test_bad_breaker_settings_are_rejected() -> None:
         BreakerPolicy(cooldown_s=0)
     with pytest.raises(ConfigError):
         CircuitBreaker(KEY, LocalBreakerBoard(), threshold=0)
+
+
+def test_fast_failures_in_a_burst_do_not_open_it_ahead_of_slower_successes() -> None:
+    # Under load, a 5xx comes back long before a good answer that started earlier:
+    # "consecutive" means in the order calls started, not the order they finished.
+    async def scenario() -> None:
+        board = LocalBreakerBoard()
+        b = breaker(board, FakeClock())
+        calls = [await b.admit() for _ in range(10)]
+        for failing in (calls[2], calls[5], calls[8]):
+            assert await b.record_failure(failing, "HTTP 503") is None
+        for other in calls:
+            if other not in (calls[2], calls[5], calls[8]):
+                assert await b.record_success(other) is None
+
+        assert b.state == "closed"
+        assert board.history(KEY) == ()
+
+    asyncio.run(scenario())
+
+
+def test_a_run_of_failures_opens_once_the_call_started_before_it_settles() -> None:
+    async def scenario() -> None:
+        board = LocalBreakerBoard()
+        b = breaker(board, FakeClock())
+        slow, *rest = [await b.admit() for _ in range(4)]
+        for call in rest:
+            assert await b.record_failure(call, "HTTP 503") is None  # `slow` may yet succeed
+
+        opened = await b.record_success(slow)
+
+        assert opened is not None and opened.to_state == "open"
+        assert "3 consecutive failures" in opened.reason
+
+    asyncio.run(scenario())
+
+
+def test_an_abandoned_call_does_not_block_a_run() -> None:
+    async def scenario() -> None:
+        b = breaker(LocalBreakerBoard(), FakeClock())
+        cancelled, *rest = [await b.admit() for _ in range(4)]
+        b.abandon(cancelled)
+        transitions = [await b.record_failure(call, "HTTP 503") for call in rest]
+
+        assert transitions[-1] is not None
+
+    asyncio.run(scenario())
