@@ -48,7 +48,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -69,8 +68,10 @@ from rich.table import Table
 from agents.reference import reference_workload
 from agents.routing import KeywordClassifier
 from streams.broker import LocalKafka, LocalKafkaConfig, TopicSpec, ensure_topics
+from streams.broker.ports import free_ports
 from streams.client import AgentbusClient
-from streams.events import child_envelope, derived_id, envelope
+from streams.events import envelope
+from streams.roles.router import task_event
 from streams.roles.runtime import Runtime, build_runtime
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
@@ -90,17 +91,6 @@ def log(message: str) -> None:
 
 
 # -- shared helpers ---------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 @contextmanager
@@ -240,17 +230,7 @@ async def _one_hop(runtime: Runtime, source: str, sink: str, count: int, timeout
                 for record in records:
                     request = codec.decode_as("AgentRequest", record.value)
                     decision = classifier.decide(str(request["input"]), request["target_agent"])
-                    task = {
-                        **child_envelope(request, producer="bench-raw", kind="task"),
-                        "request_id": request["request_id"],
-                        "task_id": derived_id(str(request["event_id"]), "task-id"),
-                        "tenant": request["tenant"],
-                        "agent": decision.agent,
-                        "input": request["input"],
-                        "routing_reason": decision.reason,
-                        "routing_confidence": decision.confidence,
-                        "metadata": request["metadata"],
-                    }
+                    task = task_event(request, decision, "bench-raw")
                     await producer.send(sink, codec.encode("AgentTask", task), key=record.key)
                     done += 1
         await producer.flush()

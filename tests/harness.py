@@ -7,7 +7,6 @@ dir (so its own embedded ClickHouse store) and consumer groups.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +18,7 @@ import pytest
 
 from streams.broker import LocalKafka, LocalKafkaConfig, ensure_topics
 from streams.broker.groups import describe_group
+from streams.broker.ports import free_ports
 from streams.roles.registry import group_id
 from streams.roles.runtime import Runtime, build_runtime
 from streams.settings import Settings
@@ -26,21 +26,10 @@ from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
 from streams.warehouse.gateway import GatewayClient, find_gateway
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Apache Kafka 4 broker (KRaft), started once per test session."""
-    port, controller = _free_ports(2)
+    port, controller = free_ports(2)
     broker = LocalKafka(
         LocalKafkaConfig(
             data_dir=tmp_path_factory.mktemp("kafka"), port=port, controller_port=controller

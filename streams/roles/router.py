@@ -13,12 +13,12 @@ from typing import Any
 import faust
 
 from agents.errors import UnknownAgent
-from agents.routing import KeywordClassifier
+from agents.routing import KeywordClassifier, RoutingDecision
 from streams.codec import DecodeError
 from streams.events import child_envelope, derived_id
 from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
 
-__all__ = ["register_router"]
+__all__ = ["register_router", "task_event"]
 
 log = logging.getLogger("agentbus.router")
 
@@ -67,17 +67,7 @@ def register_router(app: faust.App, runtime: Runtime) -> RoleStats:
                 parent_span_id=str(request["span_id"]),
             )
             return
-        task = {
-            **child_envelope(request, producer=ROLE, kind="task"),
-            "request_id": request_id,
-            "task_id": derived_id(str(request["event_id"]), "task-id"),
-            "tenant": request["tenant"],
-            "agent": decision.agent,
-            "input": request["input"],
-            "routing_reason": decision.reason,
-            "routing_confidence": decision.confidence,
-            "metadata": request["metadata"],
-        }
+        task = task_event(request, decision, ROLE)
         await task_topics[decision.agent].send(
             key=request_id.encode(), value=codec.encode("AgentTask", task)
         )
@@ -93,3 +83,19 @@ def register_router(app: faust.App, runtime: Runtime) -> RoleStats:
                 await route(event.message)
 
     return stats
+
+
+def task_event(request: dict[str, Any], decision: RoutingDecision, producer: str) -> dict[str, Any]:
+    """The ``AgentTask`` for a routed request; its ids derive from the request event, so
+    routing the same request again yields the same task."""
+    return {
+        **child_envelope(request, producer=producer, kind="task"),
+        "request_id": request["request_id"],
+        "task_id": derived_id(str(request["event_id"]), "task-id"),
+        "tenant": request["tenant"],
+        "agent": decision.agent,
+        "input": request["input"],
+        "routing_reason": decision.reason,
+        "routing_confidence": decision.confidence,
+        "metadata": request["metadata"],
+    }

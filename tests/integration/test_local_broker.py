@@ -8,7 +8,6 @@ failed start says why.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,23 +27,13 @@ from streams.broker import (
     wait_until_ready,
 )
 from streams.broker._admin import open_admin
+from streams.broker.ports import free_ports
 
 pytestmark = pytest.mark.integration
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def _config(data_dir: Path) -> LocalKafkaConfig:
-    port, controller_port = _free_ports(2)
+    port, controller_port = free_ports(2)
     return LocalKafkaConfig(
         data_dir=data_dir, port=port, controller_port=controller_port, heap="-Xms128m -Xmx512m"
     )
