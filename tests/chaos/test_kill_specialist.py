@@ -35,9 +35,9 @@ async def submit(stack: Stack, count: int) -> list[str]:
 def test_killed_specialist_restarts_and_every_request_has_exactly_one_result(stack: Stack) -> None:
     front = stack.start(["sink", "router"], name="front")
     stack.wait_until(lambda: front.alive() and _gateway_up(stack), 120, "the sink's gateway")
-    # 100 ms per model call and 20 calls in flight: the run takes a few seconds,
-    # long enough to kill the specialists in the middle of it.
-    slow = {"sim_latency_ms": 100.0, "sim_latency_scale": 1.0, "specialist_concurrency": 20}
+    # 200 ms per model call and 5 calls in flight per specialist: at most about 100
+    # requests/s, so 400 take seconds and the kill lands in the middle of the run.
+    slow = {"sim_latency_ms": 200.0, "sim_latency_scale": 1.0, "specialist_concurrency": 5}
     specialists = stack.start(SPECIALISTS, name="specialists-1", **slow)
     ids = asyncio.run(submit(stack, 400))
 
