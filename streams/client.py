@@ -43,7 +43,11 @@ class AgentbusClient:
 
     async def start(self) -> None:
         if not self._started:
-            await self._producer.start()
+            try:
+                await self._producer.start()
+            except BaseException:
+                await self._producer.stop()  # release its connections; the caller reports why
+                raise
             self._started = True
 
     async def stop(self) -> None:

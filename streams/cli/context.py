@@ -88,12 +88,15 @@ def global_options(func: Any) -> Any:
     return func
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, long_running: bool) -> None:
+    """Workers log what their clients say; one-shot commands end in one error line of
+    their own, so client retries ("Unable connect to …") would only bury it."""
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # aiokafka and faust are chatty at INFO; their warnings still show.
-    for noisy in ("aiokafka", "faust", "mode", "kafka", "httpx"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    floor = logging.WARNING if long_running else logging.CRITICAL
+    # aiokafka and faust are chatty at INFO; in workers their warnings still show.
+    for noisy in ("aiokafka", "faust", "mode", "kafka", "httpx", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(floor, logging.getLogger().level))

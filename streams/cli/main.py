@@ -44,7 +44,9 @@ def cli(
     }
     state = ctx.ensure_object(CliContext)
     state.overrides = {k: v for k, v in overrides.items() if v is not None}
-    configure_logging(state.settings().log_level)
+    configure_logging(
+        state.settings().log_level, long_running=ctx.invoked_subcommand in ("run", "worker")
+    )
 
 
 for command in (up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo):
