@@ -6,8 +6,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from streams.broker._admin import cluster_answers
 from streams.broker.local import LocalKafka, LocalKafkaConfig
-from streams.broker.topics import ensure_topics, wait_until_ready
+from streams.broker.topics import ensure_topics
 from streams.roles.runtime import Runtime
 from streams.settings import Settings
 from streams.warehouse import WarehouseLocked, open_warehouse
@@ -48,11 +49,8 @@ def broker_for(settings: Settings) -> LocalKafka:
 
 
 def broker_answers(bootstrap: str, timeout: float) -> bool:
-    try:
-        asyncio.run(wait_until_ready(bootstrap, timeout))
-    except Exception:  # noqa: BLE001  # any failure here means "not answering"; the caller decides
-        return False
-    return True
+    """Whether a broker answers a metadata request at ``bootstrap`` within ``timeout`` s."""
+    return asyncio.run(cluster_answers(bootstrap, timeout))
 
 
 def bring_up(runtime: Runtime, *, start_broker: bool = True, apply_schema: bool = True) -> UpReport:

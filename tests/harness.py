@@ -73,6 +73,12 @@ class Stack:
 
         self.wait_until(ready, timeout, f"{members} members in group {group}")
 
+    def start_front(self) -> WorkerProcess:
+        """The sink and the router in one process, specialists left to the test."""
+        worker = self.start(["sink", "router"], name="front")
+        wait_for_gateway(worker, self.settings)
+        return worker
+
     def gateway(self) -> GatewayClient:
         gateway = find_gateway(self.settings.data_dir)
         assert gateway is not None, "no worker owns this test's ClickHouse store"

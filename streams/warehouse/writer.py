@@ -15,6 +15,8 @@ from streams.warehouse.tables import TABLE_FOR_RECORD
 __all__ = ["EventWriter", "WriterStats", "record_columns"]
 
 # Avro allows null where the table keeps an empty string (order-key columns).
+_RECORD_FOR_TABLE = {table: record for record, table in TABLE_FOR_RECORD.items()}
+
 _NULL_AS_EMPTY = {("dead_letters", "request_id"), ("breaker_events", "request_id")}
 
 
@@ -69,7 +71,7 @@ class EventWriter:
             table = TABLE_FOR_RECORD[record]
             by_table.setdefault(table, []).append(self._row(table, record, value))
         for table, rows in by_table.items():
-            self._warehouse.insert(table, rows, self._columns[_record_of(table)])
+            self._warehouse.insert(table, rows, self._columns[_RECORD_FOR_TABLE[table]])
             self.stats.written[table] = self.stats.written.get(table, 0) + len(rows)
         # Remember ids only once their rows are in: a failed insert is retried in full.
         for event_id in batch_ids:
@@ -91,10 +93,3 @@ class EventWriter:
         self._seen[event_id] = None
         if len(self._seen) > self._dedup_window:
             self._seen.popitem(last=False)
-
-
-def _record_of(table: str) -> str:
-    for record, name in TABLE_FOR_RECORD.items():
-        if name == table:
-            return record
-    raise KeyError(table)

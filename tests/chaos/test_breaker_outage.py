@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from streams.warehouse.gateway import find_gateway
 from tests.harness import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -77,8 +76,7 @@ async def outage(stack: Stack) -> dict[str, list[dict[str, Any]]]:
 
 
 def test_breaker_opens_everywhere_degrades_probes_once_and_closes(stack: Stack) -> None:
-    front = stack.start(["sink", "router"], name="front")
-    stack.wait_until(lambda: find_gateway(stack.settings.data_dir) is not None, 120, "gateway")
+    front = stack.start_front()
     replicas = ["specialist:support", "specialist:general"]
     stack.start(replicas, name="replica-a", breaker_cooldown_s=COOLDOWN_S)
     stack.start(replicas, name="replica-b", breaker_cooldown_s=COOLDOWN_S)

@@ -9,7 +9,6 @@ import pytest
 
 from agents.reference import reference_workload
 from streams.client import AgentbusClient
-from streams.warehouse.gateway import find_gateway
 from tests.harness import Stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -33,8 +32,7 @@ async def submit(stack: Stack, count: int) -> list[str]:
 
 
 def test_killed_specialist_restarts_and_every_request_has_exactly_one_result(stack: Stack) -> None:
-    front = stack.start(["sink", "router"], name="front")
-    stack.wait_until(lambda: front.alive() and _gateway_up(stack), 120, "the sink's gateway")
+    stack.start_front()
     # 200 ms per model call and 5 calls in flight per specialist: at most about 100
     # requests/s, so 400 take seconds and the kill lands in the middle of the run.
     slow = {"sim_latency_ms": 200.0, "sim_latency_scale": 1.0, "specialist_concurrency": 5}
@@ -64,7 +62,3 @@ def test_killed_specialist_restarts_and_every_request_has_exactly_one_result(sta
         "(SELECT request_id FROM agentbus.invocations)"
     )
     assert without == 0
-
-
-def _gateway_up(stack: Stack) -> bool:
-    return find_gateway(stack.settings.data_dir) is not None

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from streams.warehouse.gateway import find_gateway
 from tests.harness import Stack
 
 pytestmark = pytest.mark.integration
@@ -39,8 +38,7 @@ async def ask_repeatedly(stack: Stack) -> list[dict[str, Any]]:
 
 
 def test_repeated_requests_hit_the_cache_on_any_replica_until_the_ttl(stack: Stack) -> None:
-    stack.start(["sink", "router"], name="front")
-    stack.wait_until(lambda: find_gateway(stack.settings.data_dir) is not None, 120, "gateway")
+    stack.start_front()
     stack.start(["specialist:support"], name="replica-a", cache_ttl_s=TTL_S)
     stack.start(["specialist:support"], name="replica-b", cache_ttl_s=TTL_S)
     stack.wait_for_members("specialist:support", 2)
