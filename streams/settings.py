@@ -41,6 +41,34 @@ class Settings(BaseSettings):
     )
     kafka_sasl_username: str | None = Field(default=None, description="SASL user name.")
     kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password.")
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle (PEM) that signed the brokers' certificates."
+    )
+    kafka_ssl_certfile: Path | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS."
+    )
+    kafka_ssl_keyfile: Path | None = Field(
+        default=None, description="Private key (PEM) of the client certificate."
+    )
+    kafka_ssl_key_password: SecretStr | None = Field(
+        default=None, description="Password of the client key, if it is encrypted."
+    )
+    replication_factor: int = Field(
+        default=1,
+        ge=1,
+        description="Replication factor of the topics `up` creates (managed Kafka wants 3).",
+    )
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = Field(
+        default="at_least_once",
+        description="at_least_once (duplicates collapse in ClickHouse) or exactly_once "
+        "(Kafka transactions: read_committed consumers see each result once).",
+    )
+    intake_max_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="Largest request (encoded bytes) the router forwards; larger ones "
+        "become `too_large` dead letters. Keep it below the broker's message.max.bytes.",
+    )
     kafka_session_timeout_s: float = Field(
         default=10.0,
         gt=0,

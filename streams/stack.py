@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from streams.broker._admin import cluster_answers
 from streams.broker.local import LocalKafka, LocalKafkaConfig
 from streams.broker.topics import ensure_topics
+from streams.errors import StreamsError
 from streams.roles.runtime import Runtime
 from streams.settings import Settings
 from streams.warehouse import WarehouseLocked, open_warehouse
@@ -21,7 +22,7 @@ log = logging.getLogger("agentbus")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "[::1]"}
 
 
-class StackError(RuntimeError):
+class StackError(StreamsError):
     """A part could not be brought up; the message says which and what to do."""
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from streams.errors import StreamsError
 
-class BrokerError(Exception):
+
+class BrokerError(StreamsError):
     """Root of all errors raised while running or administering the local broker."""
 
     retriable: bool = False

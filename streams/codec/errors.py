@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from streams.errors import StreamsError
+
 __all__ = [
     "CodecError",
     "DecodeError",
@@ -26,7 +28,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class CodecError(Exception):
+class CodecError(StreamsError):
     """Root of every error raised by ``streams.codec``."""
 
     retriable: bool = False

@@ -7,12 +7,11 @@ role instead of repeating it.
 
 from __future__ import annotations
 
-import ssl
-from typing import Any
-
 import faust
 
 from agents.providers.base import ModelProvider
+from streams.errors import StreamsError
+from streams.kafka_options import faust_credentials
 from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import register_sink
@@ -29,7 +28,7 @@ ROLE_HELP = {
 }
 
 
-class RoleError(ValueError):
+class RoleError(StreamsError):
     """An unknown role name; the message lists the known ones."""
 
 
@@ -59,7 +58,7 @@ def build_app(
     app = faust.App(
         group_id(runtime, role),
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap.split(",")],
-        broker_credentials=_credentials(runtime),
+        broker_credentials=faust_credentials(settings),
         datadir=str(datadir),
         autodiscover=False,
         web_enabled=False,
@@ -98,20 +97,3 @@ def build_app(
         raise RoleError(f"unknown role {role!r}; known: {', '.join(all_roles(runtime))}")
     return app, stats
 
-
-def _credentials(runtime: Runtime) -> Any:
-    settings = runtime.settings
-    if settings.kafka_security_protocol == "PLAINTEXT":
-        return None
-    context = ssl.create_default_context()
-    if settings.kafka_sasl_mechanism and settings.kafka_sasl_username:
-        password = (
-            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-        )
-        return faust.SASLCredentials(
-            username=settings.kafka_sasl_username,
-            password=password,
-            mechanism=settings.kafka_sasl_mechanism,
-            ssl_context=context if settings.kafka_security_protocol == "SASL_SSL" else None,
-        )
-    return faust.SSLCredentials(context)

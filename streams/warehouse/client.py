@@ -11,15 +11,24 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
+from streams.errors import StreamsError
+
 __all__ = ["QueryResult", "Warehouse", "WarehouseError", "WarehouseLocked", "open_warehouse"]
 
 
-class WarehouseError(Exception):
-    """A ClickHouse operation failed; the message names the DSN or the statement."""
+class WarehouseError(StreamsError):
+    """A ClickHouse operation failed; the message names the DSN or the statement.
+
+    Retriable: a store that refused an insert or a query may answer the next one.
+    """
+
+    retriable = True
 
 
 class WarehouseLocked(WarehouseError):
     """The embedded store is owned by another process (chdb opens a path from one process)."""
+
+    retriable = False
 
 
 @dataclass(frozen=True)
