@@ -8,7 +8,7 @@ import logging
 import faust
 
 from agents.providers.sim import SimConfig, SimFaults, SimProvider
-from streams.roles import all_roles, build_app
+from streams.roles.registry import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
 from streams.shared.state import SharedState
 from streams.warehouse import Warehouse, open_warehouse

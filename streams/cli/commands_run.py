@@ -6,7 +6,7 @@ import click
 
 from streams.broker.errors import BrokerError
 from streams.cli.context import CliContext, fail, pass_cli
-from streams.roles import ROLE_HELP, all_roles
+from streams.roles.registry import ROLE_HELP, all_roles
 from streams.roles.runtime import build_runtime
 from streams.stack import StackError, bring_up
 from streams.warehouse import WarehouseError

@@ -1,6 +1,7 @@
 """The stream processors. Each role is its own Faust app and consumer group, so each
-scales on its own: ``router`` (star hub), ``specialist:<agent>``, ``sink`` (ClickHouse)."""
+scales on its own: ``router`` (star hub), ``specialist:<agent>``, ``sink`` (ClickHouse).
 
-from streams.roles.registry import ROLE_HELP, all_roles, build_app
-
-__all__ = ["ROLE_HELP", "all_roles", "build_app"]
+Nothing is imported here: ``streams.roles.registry`` builds Faust apps, and importing
+faust has side effects (it rewrites ``FAUST_DATADIR`` from ``sys.argv``) that the
+client and the one-shot CLI commands must not inherit through ``streams.roles.runtime``.
+"""
