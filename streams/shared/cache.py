@@ -19,6 +19,8 @@ class KafkaCacheStore:
 
     Memory is bounded: at most ``max_entries`` live entries per process, least
     recently stored dropped first (a dropped entry is a miss, never a wrong hit).
+    Every field of ``CacheEntry`` travels, so each replica reports a hit the same
+    way; ``stored_at`` is kept to the millisecond (the event's ``stored_at_ms``).
     """
 
     def __init__(
@@ -41,6 +43,10 @@ class KafkaCacheStore:
     async def stop(self) -> None:
         await self._view.stop()
 
+    async def sync(self) -> None:
+        """Return once every entry acknowledged on the topic so far is visible to ``get``."""
+        await self._view.sync()
+
     def get(self, key: str) -> CacheEntry | None:
         return self._entries.get(key)
 
@@ -53,9 +59,12 @@ class KafkaCacheStore:
             "agent_version": entry.agent_version,
             "model": entry.model,
             "output": entry.output,
-            "stored_at_ms": int(entry.stored_at * 1000),
+            "stored_at_ms": round(entry.stored_at * 1000),
             "ttl_s": entry.ttl_s,
             "request_id": None,
+            "provider": entry.provider,
+            "tier": entry.tier,
+            "tool_calls": list(entry.tool_calls),
         }
         await self._view.send(key, "CacheEntry", value)
 
@@ -71,6 +80,9 @@ class KafkaCacheStore:
                 output=value["output"],
                 stored_at=value["stored_at_ms"] / 1000,
                 ttl_s=value["ttl_s"],
+                provider=value["provider"],
+                tier=value["tier"],
+                tool_calls=tuple(value["tool_calls"]),
             ),
         )
 

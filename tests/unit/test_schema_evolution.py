@@ -67,6 +67,7 @@ def test_there_is_history_to_check(schemas: SchemaSet) -> None:
     assert sorted((old.name, Path(old.source).name) for old, _ in history(schemas)) == [
         ("AgentRequest", "AgentRequest.v1.avsc"),
         ("AgentResult", "AgentResult.v1.avsc"),
+        ("CacheEntry", "CacheEntry.v1.avsc"),
         ("Invocation", "Invocation.v1.avsc"),
     ]
 
@@ -154,3 +155,32 @@ def test_fields_added_since_a_history_version_have_defaults(schemas: SchemaSet) 
         for field in old.parsed["fields"]:
             if field["name"] not in current_names:
                 assert "default" in field, f"removed {old.name}.{field['name']} needs a default"
+
+
+def test_cache_entries_keep_provider_tier_and_tool_calls_across_versions(
+    codec: AvroCodec, schemas: SchemaSet
+) -> None:
+    # v2 added what a cache hit reports (finding 5): a v1 entry reads with empty
+    # values, and a consumer still on v1 reads a v2 entry without them.
+    v1 = schemas.versions("CacheEntry")[0]
+    current = schemas.current("CacheEntry")
+    old_entry = sample_value(v1)
+    data = b"\xc3\x01" + v1.fingerprint_bytes + write(v1, old_entry)
+    assert codec.decode_as("CacheEntry", data) == {
+        **old_entry,
+        "provider": None,
+        "tier": None,
+        "tool_calls": [],
+    }
+
+    new_entry = {
+        **sample_value(current),
+        "provider": "sim",
+        "tier": "frontier",
+        "tool_calls": ["lookup_card", "reset_pin"],
+    }
+    assert codec.decode_as("CacheEntry", codec.encode("CacheEntry", new_entry)) == new_entry
+    as_v1 = read(write(current, new_entry), current, v1)
+    assert as_v1 == {
+        k: v for k, v in new_entry.items() if k not in ("provider", "tier", "tool_calls")
+    }
