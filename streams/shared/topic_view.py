@@ -104,7 +104,19 @@ class TopicView:
             await self.wait_applied(metadata.partition, metadata.offset)
         return int(metadata.offset)
 
+    async def sync(self) -> None:
+        """Return once this view has applied every record the topic held when called.
+
+        What a replica awaits to see another replica's acknowledged writes; no polling.
+        """
+        assert self._consumer is not None, "TopicView.sync before start()"
+        ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        for tp, end in ends.items():
+            if end > 0:
+                await self.wait_applied(tp.partition, end - 1)
+
     async def wait_applied(self, partition: int, offset: int) -> None:
+        """Return once this view has applied the record at ``offset`` of ``partition``."""
         if self._positions.get(partition, 0) > offset:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
