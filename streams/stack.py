@@ -10,6 +10,7 @@ from streams.broker._admin import cluster_answers
 from streams.broker.local import LocalKafka, LocalKafkaConfig
 from streams.broker.topics import ensure_topics
 from streams.errors import StreamsError
+from streams.kafka_options import client_options
 from streams.roles.runtime import Runtime
 from streams.settings import Settings
 from streams.warehouse import WarehouseLocked, open_warehouse
@@ -49,9 +50,12 @@ def broker_for(settings: Settings) -> LocalKafka:
     )
 
 
-def broker_answers(bootstrap: str, timeout: float) -> bool:
-    """Whether a broker answers a metadata request at ``bootstrap`` within ``timeout`` s."""
-    return asyncio.run(cluster_answers(bootstrap, timeout))
+def broker_answers(settings: Settings, timeout: float) -> bool:
+    """Whether the configured cluster answers a metadata request within ``timeout`` s,
+    with the configured security. Raises ``BrokerAuthError`` when it refuses us."""
+    return asyncio.run(
+        cluster_answers(settings.kafka_bootstrap, timeout, options=client_options(settings))
+    )
 
 
 def bring_up(runtime: Runtime, *, start_broker: bool = True, apply_schema: bool = True) -> UpReport:
@@ -59,11 +63,19 @@ def bring_up(runtime: Runtime, *, start_broker: bool = True, apply_schema: bool 
     settings = runtime.settings
     bootstrap = settings.kafka_bootstrap
     started = False
-    if not broker_answers(bootstrap, 3.0):
+    if not broker_answers(settings, 3.0):
         if not (start_broker and is_loopback(bootstrap)):
             raise StackError(
                 f"no Kafka broker answers at {bootstrap}; check AGENTBUS_KAFKA_BOOTSTRAP "
                 "(a loopback address gets a local broker from `agentbus up`)"
+            )
+        if settings.kafka_security_protocol != "PLAINTEXT":
+            # The local broker agentbus starts is PLAINTEXT: starting one would only
+            # trade this message for TLS errors.
+            raise StackError(
+                f"no Kafka broker answers at {bootstrap} and `agentbus up` starts only "
+                f"PLAINTEXT brokers, not {settings.kafka_security_protocol}; start the "
+                "secured broker first, or unset AGENTBUS_KAFKA_SECURITY_PROTOCOL"
             )
         broker = broker_for(settings)
         log.info(
@@ -71,7 +83,9 @@ def bring_up(runtime: Runtime, *, start_broker: bool = True, apply_schema: bool 
         )
         broker.start()
         started = True
-    created = asyncio.run(ensure_topics(bootstrap, runtime.topics.specs()))
+    created = asyncio.run(
+        ensure_topics(bootstrap, runtime.topics.specs(), options=client_options(settings))
+    )
     clickhouse = _apply_schema(settings) if apply_schema else settings.clickhouse_dsn
     return UpReport(bootstrap, started, created, clickhouse)
 

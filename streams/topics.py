@@ -34,7 +34,7 @@ class Topics:
         source of truth, and every projection can be rebuilt from it); shared-state
         topics are compacted (the latest value per key is the state). ``breakers`` has
         one partition: replicas agree on the one half-open probe by its total order."""
-        parts = self._settings.partitions
+        parts, rf = self._settings.partitions, self._settings.replication_factor
         keep = {"retention.ms": "-1", "retention.bytes": "-1"}
         event_topics = [
             self.intake,
@@ -44,8 +44,10 @@ class Topics:
             *self.all_tasks(),
         ]
         shared = [
-            TopicSpec(self.breakers, 1, compacted=True),
-            TopicSpec(self.cache, parts, compacted=True),
-            TopicSpec(self.policies, 1, compacted=True),
+            TopicSpec(self.breakers, 1, compacted=True, replication=rf),
+            TopicSpec(self.cache, parts, compacted=True, replication=rf),
+            TopicSpec(self.policies, 1, compacted=True, replication=rf),
         ]
-        return [TopicSpec(name, parts, config=keep) for name in event_topics] + shared
+        return [
+            TopicSpec(name, parts, config=keep, replication=rf) for name in event_topics
+        ] + shared

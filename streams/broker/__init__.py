@@ -4,8 +4,9 @@
 data directory; ``ensure_topics`` declares topics with explicit partition counts.
 """
 
-from streams.broker.config import BrokerPaths, LocalKafkaConfig
+from streams.broker.config import BrokerPaths, LocalKafkaConfig, SaslSslListener, ScramUser
 from streams.broker.errors import (
+    BrokerAuthError,
     BrokerError,
     BrokerStartError,
     BrokerUnavailableError,
@@ -16,6 +17,7 @@ from streams.broker.local import BrokerStatus, LocalKafka
 from streams.broker.topics import TopicSpec, ensure_topics, wait_until_ready
 
 __all__ = [
+    "BrokerAuthError",
     "BrokerError",
     "BrokerPaths",
     "BrokerStartError",
@@ -23,6 +25,8 @@ __all__ = [
     "BrokerUnavailableError",
     "LocalKafka",
     "LocalKafkaConfig",
+    "SaslSslListener",
+    "ScramUser",
     "ToolchainError",
     "TopicError",
     "TopicSpec",

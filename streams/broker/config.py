@@ -6,12 +6,58 @@ Pure data: nothing here touches the disk or starts anything.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
-__all__ = ["BrokerPaths", "LocalKafkaConfig"]
+__all__ = ["BrokerPaths", "LocalKafkaConfig", "SaslSslListener", "ScramUser"]
 
 _CONTROLLER_PORT_OFFSET = 1000
+
+
+@dataclass(frozen=True)
+class ScramUser:
+    """A SCRAM user the broker knows from its first start (created at format time)."""
+
+    name: str
+    password: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # The StorageTool's --add-scram syntax is [name=...,...]: keep names plain.
+        if not self.name or any(c in self.name for c in ',=[]"\\ '):
+            raise ValueError(f'SCRAM user names must be plain (no ,=[]" or spaces): {self.name!r}')
+        if not self.password:
+            raise ValueError(f"SCRAM user {self.name!r} needs a password")
+
+
+@dataclass(frozen=True)
+class SaslSslListener:
+    """A SASL_SSL client listener (TLS + SCRAM), beside or instead of PLAINTEXT.
+
+    The users are written into the KRaft metadata when the storage is formatted,
+    so they only take effect on a fresh data directory. When PLAINTEXT is off the
+    broker talks to itself over this listener as the first user.
+    """
+
+    port: int
+    keystore: Path
+    """PEM file holding the server's unencrypted PKCS#8 private key and its certificate
+    chain; the certificate must name ``host`` (an IP SAN for an address)."""
+    cafile: Path
+    """PEM CA that signed the keystore's certificate: the broker's own truststore."""
+    users: tuple[ScramUser, ...]
+    mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    keep_plaintext: bool = True
+    """Also open the PLAINTEXT listener on ``LocalKafkaConfig.port``."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise ValueError(f"SASL_SSL port must be in 1..65535, got {self.port}")
+        if not self.users:
+            raise ValueError("a SASL_SSL listener needs at least one SCRAM user")
+        names = [user.name for user in self.users]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate SCRAM user names in {names}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +80,8 @@ class LocalKafkaConfig:
     """Java executable (name on PATH or path); must be Java 17+."""
     mvn: str = "mvn"
     """Maven executable, only used for the one-time jar fetch."""
+    sasl_ssl: SaslSslListener | None = None
+    """An authenticated, encrypted client listener; ``None``: PLAINTEXT only."""
 
     def __post_init__(self) -> None:
         for name, value in (("port", self.port), ("controller_port", self.controller_port)):
@@ -41,6 +89,11 @@ class LocalKafkaConfig:
                 raise ValueError(f"{name} must be in 1..65535, got {value}")
         if self.resolved_controller_port == self.port:
             raise ValueError(f"controller_port must differ from port {self.port}")
+        if self.sasl_ssl is not None and self.sasl_ssl.port in (
+            self.port,
+            self.resolved_controller_port,
+        ):
+            raise ValueError(f"the SASL_SSL port {self.sasl_ssl.port} must differ from the others")
         if not 0 < self.resolved_controller_port < 65536:
             raise ValueError(
                 f"default controller port {self.resolved_controller_port} (port + "
@@ -56,19 +109,78 @@ class LocalKafkaConfig:
         return self.port + _CONTROLLER_PORT_OFFSET
 
     @property
+    def plaintext(self) -> bool:
+        """Whether the PLAINTEXT listener is open."""
+        return self.sasl_ssl is None or self.sasl_ssl.keep_plaintext
+
+    @property
     def bootstrap(self) -> str:
-        """Client bootstrap address, e.g. ``127.0.0.1:9092``."""
+        """Client bootstrap address, e.g. ``127.0.0.1:9092``: PLAINTEXT when open, else SASL_SSL."""
+        if self.sasl_ssl is not None and not self.sasl_ssl.keep_plaintext:
+            return self.sasl_ssl_bootstrap
         return _hostport(self.host, self.port)
 
+    @property
+    def sasl_ssl_bootstrap(self) -> str:
+        """Bootstrap address of the SASL_SSL listener (empty if there is none)."""
+        return "" if self.sasl_ssl is None else _hostport(self.host, self.sasl_ssl.port)
+
+    @property
+    def client_ports(self) -> tuple[int, ...]:
+        """Every port this broker listens on."""
+        ports = [self.port] if self.plaintext else []
+        if self.sasl_ssl is not None:
+            ports.append(self.sasl_ssl.port)
+        return (*ports, self.resolved_controller_port)
+
     def instance_properties(self) -> dict[str, str]:
-        """The ``server.properties`` keys that depend on this config."""
+        """The ``server.properties`` keys that depend on this config.
+
+        The controller listener stays PLAINTEXT on ``host`` (loopback by default):
+        only this JVM talks to it.
+        """
         controller = _hostport(self.host, self.resolved_controller_port)
-        return {
-            "listeners": f"PLAINTEXT://{self.bootstrap},CONTROLLER://{controller}",
-            "advertised.listeners": f"PLAINTEXT://{self.bootstrap}",
+        advertised = [f"PLAINTEXT://{_hostport(self.host, self.port)}"] if self.plaintext else []
+        props = {
+            "listeners": "",
+            "advertised.listeners": "",
             "controller.quorum.bootstrap.servers": controller,
             "log.dirs": str(BrokerPaths.under(self.data_dir).storage),
         }
+        listener = self.sasl_ssl
+        if listener is not None:
+            advertised.append(f"SASL_SSL://{self.sasl_ssl_bootstrap}")
+            props.update(_sasl_ssl_properties(listener))
+        props["listeners"] = ",".join([*advertised, f"CONTROLLER://{controller}"])
+        props["advertised.listeners"] = ",".join(advertised)
+        return props
+
+
+def _sasl_ssl_properties(listener: SaslSslListener) -> dict[str, str]:
+    mechanism = listener.mechanism
+    props = {
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,"
+        "SASL_SSL:SASL_SSL",
+        "sasl.enabled.mechanisms": mechanism,
+        # PEM files straight from the test's (or operator's) CA: no JKS conversion.
+        "listener.name.sasl_ssl.ssl.keystore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.keystore.location": str(listener.keystore),
+        "listener.name.sasl_ssl.ssl.truststore.type": "PEM",
+        "listener.name.sasl_ssl.ssl.truststore.location": str(listener.cafile),
+    }
+    if not listener.keep_plaintext:
+        broker = listener.users[0]
+        props["inter.broker.listener.name"] = "SASL_SSL"
+        props["sasl.mechanism.inter.broker.protocol"] = mechanism
+        props[f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config"] = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{broker.name}" password="{_jaas_quote(broker.password)}";'
+        )
+    return props
+
+
+def _jaas_quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _hostport(host: str, port: int) -> str:

@@ -76,3 +76,11 @@ class TopicError(BrokerError):
         super().__init__(f"topic {topic!r}: {message}", bootstrap=bootstrap)
         self.topic = topic
         self.retriable = retriable
+
+
+class BrokerAuthError(BrokerError):
+    """The broker answers but refuses the connection: wrong credentials, an unknown
+    SASL mechanism, or a TLS certificate the client does not trust.
+
+    Not retriable: the settings have to change first.
+    """

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
 
-from streams.broker._admin import open_admin
+from streams.broker._admin import ClientOptions, open_admin, security
 
 __all__ = ["GroupInfo", "describe_group", "group_lag"]
 
@@ -21,21 +21,32 @@ class GroupInfo:
 
 
 async def describe_group(
-    bootstrap: str, group_id: str, *, request_timeout: float = 10.0
+    bootstrap: str,
+    group_id: str,
+    *,
+    request_timeout: float = 10.0,
+    options: ClientOptions | None = None,
 ) -> GroupInfo:
-    async with open_admin(bootstrap, request_timeout) as admin:
+    """The group's state and live members; ``options`` carries the security settings."""
+    async with open_admin(bootstrap, request_timeout, options=options) as admin:
         response = await admin.describe_consumer_groups([group_id])
     group = response[0].to_object()["groups"][0]
     return GroupInfo(group_id, str(group["state"]), len(group["members"]))
 
 
-async def group_lag(bootstrap: str, group_id: str, *, request_timeout: float = 10.0) -> int | None:
+async def group_lag(
+    bootstrap: str,
+    group_id: str,
+    *,
+    request_timeout: float = 10.0,
+    options: ClientOptions | None = None,
+) -> int | None:
     """Events on the group's partitions it has not committed yet (None: never committed)."""
-    async with open_admin(bootstrap, request_timeout) as admin:
+    async with open_admin(bootstrap, request_timeout, options=options) as admin:
         committed = await admin.list_consumer_group_offsets(group_id)
     if not committed:
         return None
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**security(options), bootstrap_servers=bootstrap, group_id=None)
     await consumer.start()
     try:
         ends = await consumer.end_offsets(list(committed))

@@ -9,17 +9,22 @@ while Kafka keeps running; any later process finds it again through the pid file
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import os
 import shlex
 import socket
+import ssl
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from streams.broker import _process, _properties, jars
 from streams.broker._admin import cluster_answers
 from streams.broker._filelock import file_lock
-from streams.broker.config import BrokerPaths, LocalKafkaConfig
+from streams.broker.config import BrokerPaths, LocalKafkaConfig, ScramUser
 from streams.broker.errors import BrokerError, BrokerStartError
 
 # LocalKafkaConfig and BrokerPaths live in config.py; re-exported as part of this API.
@@ -77,8 +82,24 @@ class LocalKafka:
 
     def render_properties(self) -> str:
         """Return the ``server.properties`` text this instance runs with."""
-        base = (jars.infra_dir() / "server.properties").read_text()
+        base = (jars.infra_dir() / "server.properties").read_text(encoding="utf-8")
         return _properties.render(base, self.config.instance_properties())
+
+    def client_options(self, user: ScramUser | None = None) -> dict[str, Any]:
+        """aiokafka options reaching :attr:`bootstrap`: SASL_SSL as ``user`` (default the
+        first) when PLAINTEXT is off or a user is given, else nothing to add."""
+        listener = self.config.sasl_ssl
+        if listener is None or (user is None and listener.keep_plaintext):
+            return {"bootstrap_servers": self.bootstrap}
+        user = user or listener.users[0]
+        return {
+            "bootstrap_servers": self.config.sasl_ssl_bootstrap,
+            "security_protocol": "SASL_SSL",
+            "ssl_context": ssl.create_default_context(cafile=str(listener.cafile)),
+            "sasl_mechanism": listener.mechanism,
+            "sasl_plain_username": user.name,
+            "sasl_plain_password": user.password,
+        }
 
     def cluster_id(self) -> str:
         """Return this data directory's cluster id, generating it on first use."""
@@ -124,6 +145,7 @@ class LocalKafka:
         command = self.java_command(
             java, "kafka.tools.StorageTool", "format", "--standalone",
             "-t", self.cluster_id(), "-c", str(self.paths.properties), "-g",
+            *self._scram_arguments(),
         )  # fmt: skip
         try:
             done = subprocess.run(
@@ -145,6 +167,16 @@ class LocalKafka:
                 f"(exit {done.returncode})",
                 log_tail=(done.stdout + done.stderr).splitlines()[-20:],
             )
+
+    def _scram_arguments(self) -> list[str]:
+        """``--add-scram`` per user, as salted credentials: no password on a command line."""
+        listener = self.config.sasl_ssl
+        if listener is None:
+            return []
+        arguments = []
+        for user in listener.users:
+            arguments += ["--add-scram", scram_credential(listener.mechanism, user)]
+        return arguments
 
     def start(self, timeout: float = 90.0) -> None:
         """Make sure the broker runs and answers metadata requests.
@@ -202,11 +234,16 @@ class LocalKafka:
         java = jars.require_java(self.config.java)
         self.ensure_jars()
         self.paths.logs.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.paths.properties, self.render_properties())
+        _write_atomic(
+            self.paths.properties, self.render_properties(), encoding=_properties.ENCODING
+        )
+        if self.config.sasl_ssl is not None and not self.config.sasl_ssl.keep_plaintext:
+            # The broker's own SCRAM password sits in its JAAS line.
+            self.paths.properties.chmod(0o600)
         return java
 
     def _spawn(self) -> int:
-        for port in (self.config.port, self.config.resolved_controller_port):
+        for port in self.config.client_ports:
             if _port_in_use(self.config.host, port):
                 raise BrokerStartError(
                     f"{self.config.host}:{port} is already in use by another process; "
@@ -236,7 +273,8 @@ class LocalKafka:
     def _check_same_settings(self, pid: int) -> None:
         # The running broker read the generated file at its start; if this config
         # renders differently (other ports), its clients would knock on the wrong door.
-        if self.paths.properties.read_text() != self.render_properties():
+        written = self.paths.properties.read_text(encoding=_properties.ENCODING)
+        if written != self.render_properties():
             raise BrokerError(
                 f"broker {pid} of {self.paths.root} runs with other settings than this "
                 "config (ports?); stop it first",
@@ -252,7 +290,9 @@ class LocalKafka:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise self._start_failure(f"broker process {pid} did not answer in {patience:g}s")
-            if await cluster_answers(self.bootstrap, min(remaining, 5.0)):
+            if await cluster_answers(
+                self.bootstrap, min(remaining, 5.0), options=self.client_options()
+            ):
                 return
             await asyncio.sleep(0.2)
 
@@ -287,9 +327,28 @@ def _port_in_use(host: str, port: int) -> bool:
         return False
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so readers see the old or the new file, never half of one."""
+def _write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` so readers see the old or the new file, never half of one.
+
+    Characters ``encoding`` lacks become ``\\uXXXX`` (Java's escape); only comments
+    can hold them, since property values arrive escaped already.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(text)
+    staging.write_text(text, encoding=encoding, errors="backslashreplace")
     staging.replace(path)
+
+
+_SCRAM_ITERATIONS = 8192
+
+
+def scram_credential(mechanism: str, user: ScramUser, salt: bytes | None = None) -> str:
+    """The StorageTool's salted ``--add-scram`` value for ``user`` (RFC 5802 SaltedPassword)."""
+    digest = {"SCRAM-SHA-256": "sha256", "SCRAM-SHA-512": "sha512"}[mechanism]
+    salt = salt if salt is not None else os.urandom(16)
+    salted = hashlib.pbkdf2_hmac(digest, user.password.encode(), salt, _SCRAM_ITERATIONS)
+    return (
+        f"{mechanism}=[name={user.name},iterations={_SCRAM_ITERATIONS},"
+        f'salt="{base64.b64encode(salt).decode()}",'
+        f'saltedpassword="{base64.b64encode(salted).decode()}"]'
+    )

@@ -19,13 +19,12 @@ from typing import Any
 from aiokafka.admin import NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from streams.broker._admin import cluster_answers, open_admin
+from streams.broker._admin import ClientOptions, cluster_answers, open_admin
 from streams.broker.errors import BrokerUnavailableError, TopicError
 
 log = logging.getLogger(__name__)
 
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
-_REPLICATION = 1  # one local broker
 
 
 @dataclass(frozen=True)
@@ -38,12 +37,16 @@ class TopicSpec:
     """Keep only the latest record per key (``cleanup.policy=compact``): changelogs."""
     config: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Extra topic configs; they override the defaults chosen from ``compacted``."""
+    replication: int = 1
+    """Replication factor: 1 for the local broker, 3 on a managed cluster."""
 
     def __post_init__(self) -> None:
         if not _LEGAL_NAME.fullmatch(self.name) or self.name in {".", ".."}:
             raise ValueError(f"illegal Kafka topic name {self.name!r}")
         if self.partitions < 1:
             raise ValueError(f"topic {self.name!r} needs at least one partition")
+        if self.replication < 1:
+            raise ValueError(f"topic {self.name!r} needs a replication factor of at least 1")
         # A read-only copy, so a caller mutating its dict cannot change a spec.
         object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
 
@@ -60,8 +63,16 @@ class TopicSpec:
 
 # The timeouts below are part of the public API on purpose (ASYNC109): they also size
 # Kafka-side request timeouts, which a caller's cancel scope could not do.
-async def wait_until_ready(bootstrap: str, timeout: float) -> None:  # noqa: ASYNC109
-    """Return once the cluster answers a metadata request; raise after ``timeout`` s."""
+async def wait_until_ready(
+    bootstrap: str,
+    timeout: float,  # noqa: ASYNC109
+    *,
+    options: ClientOptions | None = None,
+) -> None:
+    """Return once the cluster answers a metadata request; raise after ``timeout`` s.
+
+    ``options`` carries the client's security settings (see ``_admin``).
+    """
     deadline = time.monotonic() + timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -69,7 +80,7 @@ async def wait_until_ready(bootstrap: str, timeout: float) -> None:  # noqa: ASY
             raise BrokerUnavailableError(
                 f"no metadata answer within {timeout:g}s", bootstrap=bootstrap
             )
-        if await cluster_answers(bootstrap, min(remaining, 5.0)):
+        if await cluster_answers(bootstrap, min(remaining, 5.0), options=options):
             return
         await asyncio.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
@@ -79,13 +90,15 @@ async def ensure_topics(
     specs: Sequence[TopicSpec],
     *,
     timeout: float = 30.0,  # noqa: ASYNC109
+    options: ClientOptions | None = None,
 ) -> list[str]:
     """Create the topics of ``specs`` that do not exist yet; return the names created.
 
     Existing topics are left alone, even if their partition count differs (that is
     logged as a warning: changing it is a migration, not a start-up step). Another
     process creating the same topic concurrently is fine. Returns once metadata
-    shows every topic in ``specs`` with a leader for each partition.
+    shows every topic in ``specs`` with a leader for each partition. ``options``
+    carries the client's security settings (see ``_admin``).
     """
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
@@ -93,7 +106,10 @@ async def ensure_topics(
     if not specs:
         return []
     try:
-        async with asyncio.timeout(timeout), open_admin(bootstrap, timeout) as admin:
+        async with (
+            asyncio.timeout(timeout),
+            open_admin(bootstrap, timeout, options=options) as admin,
+        ):
             existing = set(await admin.list_topics())
             created = await _create_missing(
                 admin, [s for s in specs if s.name not in existing], bootstrap, int(timeout * 1000)
@@ -116,7 +132,7 @@ async def _create_missing(
     if not missing:
         return []
     new_topics = [
-        NewTopic(spec.name, spec.partitions, _REPLICATION, topic_configs=spec.topic_configs())
+        NewTopic(spec.name, spec.partitions, spec.replication, topic_configs=spec.topic_configs())
         for spec in missing
     ]
     response = await admin.create_topics(new_topics, timeout_ms=timeout_ms)

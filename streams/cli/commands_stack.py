@@ -8,9 +8,10 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from streams.broker.errors import BrokerError
+from streams.broker.errors import BrokerAuthError, BrokerError
 from streams.broker.groups import GroupInfo, describe_group, group_lag
 from streams.cli.context import CliContext, fail, pass_cli
+from streams.kafka_options import client_options
 from streams.roles.registry import all_roles, group_id
 from streams.roles.runtime import build_runtime
 from streams.settings import Settings
@@ -56,8 +57,13 @@ def status(state: CliContext) -> None:
     and per role its consumer group's state, live members and lag."""
     settings = state.settings()
     table = Table(show_header=False, box=None)
-    answering = broker_answers(settings.kafka_bootstrap, 2.0)
-    table.add_row("kafka", settings.kafka_bootstrap, "answering" if answering else "not answering")
+    refused: BrokerAuthError | None = None
+    try:
+        answering = broker_answers(settings, 2.0)
+    except BrokerAuthError as exc:
+        answering, refused = False, exc
+    verdict = "answering" if answering else "refuses us" if refused else "not answering"
+    table.add_row("kafka", settings.kafka_bootstrap, verdict)
     if is_loopback(settings.kafka_bootstrap):
         info = broker_for(settings).status()
         table.add_row(
@@ -72,6 +78,8 @@ def status(state: CliContext) -> None:
     )
     table.add_row("data dir", str(settings.data_dir.resolve()), "")
     out.print(table)
+    if refused is not None:
+        fail(str(refused))
     if answering:
         out.print(_roles_table(settings))
 
@@ -79,6 +87,7 @@ def status(state: CliContext) -> None:
 def _roles_table(settings: Settings) -> Table:
     """Per role: consumer-group state, live members and lag (what a 3 a.m. look needs)."""
     runtime = build_runtime(settings)
+    options = client_options(settings)
 
     async def facts() -> list[tuple[str, GroupInfo, int | None]]:
         rows = []
@@ -87,8 +96,8 @@ def _roles_table(settings: Settings) -> Table:
             rows.append(
                 (
                     role,
-                    await describe_group(settings.kafka_bootstrap, group),
-                    await group_lag(settings.kafka_bootstrap, group),
+                    await describe_group(settings.kafka_bootstrap, group, options=options),
+                    await group_lag(settings.kafka_bootstrap, group, options=options),
                 )
             )
         return rows

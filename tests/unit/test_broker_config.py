@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import streams.broker
+from agents.reference import fintech_system
 from streams.broker import (
     BrokerError,
     BrokerStartError,
@@ -27,6 +28,8 @@ from streams.broker import (
 from streams.broker._admin import split_bootstrap
 from streams.broker.jars import ensure_jars, infra_dir, kafka_version, require_java
 from streams.broker.topics import _create_missing
+from streams.settings import Settings
+from streams.topics import Topics
 
 
 def _broker(tmp_path: Path, **overrides: object) -> LocalKafka:
@@ -139,14 +142,13 @@ def test_render_replaces_a_continued_value_whole() -> None:
     base = "listeners=PLAINTEXT://x:1,\\\n    CONTROLLER://x:2\nafter=1\n"
     assert _properties.parse(base)["listeners"] == "PLAINTEXT://x:1,CONTROLLER://x:2"
     out = _properties.render(base, {"listeners": "PLAINTEXT://y:3"})
-    assert out == "listeners=PLAINTEXT://y:3\nafter=1\n"
+    # Escaped like java.util.Properties.store writes it.
+    assert out == "listeners=PLAINTEXT\\://y\\:3\nafter=1\n"
 
 
 def test_values_round_trip_through_java_escaping() -> None:
-    out = _properties.render("", {"log.dirs": r"C:\data\kafka"})
-    assert _properties.parse(out)["log.dirs"] == r"C:\data\kafka"
-    with pytest.raises(ValueError, match="single-line"):
-        _properties.render("", {"a": "x\ny"})
+    out = _properties.render("", {"log.dirs": r"C:\data\kafka", "a": "x\ny"})
+    assert _properties.parse(out) == {"log.dirs": r"C:\data\kafka", "a": "x\ny"}
 
 
 def test_cluster_ids_look_like_kafkas() -> None:
@@ -330,6 +332,7 @@ def test_topic_creation_tolerates_races_and_reports_refusals() -> None:
 
 def test_public_api_is_pinned() -> None:
     assert sorted(streams.broker.__all__) == [
+        "BrokerAuthError",
         "BrokerError",
         "BrokerPaths",
         "BrokerStartError",
@@ -337,9 +340,24 @@ def test_public_api_is_pinned() -> None:
         "BrokerUnavailableError",
         "LocalKafka",
         "LocalKafkaConfig",
+        "SaslSslListener",
+        "ScramUser",
         "ToolchainError",
         "TopicError",
         "TopicSpec",
         "ensure_topics",
         "wait_until_ready",
     ]
+
+
+def test_topics_are_created_with_their_replication_factor() -> None:
+    admin = _FakeAdmin({})
+    asyncio.run(_create_missing(admin, [TopicSpec("x", 2, replication=3)], "127.0.0.1:9092", 1))
+    assert admin.requested == [("x", 2, 3, {"retention.ms": "-1"})]
+    with pytest.raises(ValueError, match="replication factor"):
+        TopicSpec("y", 1, replication=0)
+
+
+def test_deployment_topics_take_the_configured_replication_factor() -> None:
+    topics = Topics(Settings(replication_factor=3), fintech_system())
+    assert {spec.replication for spec in topics.specs()} == {3}
