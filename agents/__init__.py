@@ -9,6 +9,7 @@ runs a spec through a `ModelProvider` (the seeded `SimProvider` here) and return
 from agents.errors import (
     AgentError,
     ConfigError,
+    ContractBreach,
     MalformedOutput,
     ModelTimeout,
     ModelUnavailable,
@@ -49,6 +50,7 @@ __all__ = [
     "AttemptOutcome",
     "AttemptRecord",
     "ConfigError",
+    "ContractBreach",
     "InvocationContext",
     "InvocationOutcome",
     "InvocationStatus",

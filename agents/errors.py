@@ -12,6 +12,7 @@ __all__ = [
     "AgentError",
     "BadRequest",
     "ConfigError",
+    "ContractBreach",
     "MalformedOutput",
     "ModelTimeout",
     "ModelUnavailable",
@@ -128,6 +129,26 @@ class MalformedOutput(ProviderError):
             model=model,
         )
         self.output = output
+
+
+class ContractBreach(MalformedOutput):
+    """The answer parsed, but breaks the agent's output contract; retriable.
+
+    `violation` is the one-line reason naming the contract and field. Callers tell a
+    breach from other malformed output by this class, never by the message text.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        violation: str,
+        output: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, output=output, agent=agent, model=model)
+        self.violation = violation
 
 
 class RateLimited(ModelUnavailable):

@@ -27,7 +27,7 @@ from typing import Literal
 
 from agents.budget import Reservation, TokenBudget
 from agents.cache import CacheEntry, CacheStore, LocalCacheStore, cache_key
-from agents.errors import MalformedOutput, ModelTimeout, ProviderError
+from agents.errors import ContractBreach, MalformedOutput, ModelTimeout, ProviderError
 from agents.pricing import cost_usd, is_priced
 from agents.providers.base import ModelProvider, ModelRequest, ModelResponse
 from agents.resilience.breaker import (
@@ -85,8 +85,9 @@ class InvocationContext:
 
 @dataclass(frozen=True, slots=True)
 class AttemptRecord:
-    """One attempt. Every field except `priced` is a field of the `Invocation` Avro
-    record, under the same name; the caller adds the event envelope and ids.
+    """One attempt. Every field except `priced`, `at` and `contract_violation` is a field
+    of the `Invocation` Avro record, under the same name; the caller adds the event
+    envelope and ids.
     """
 
     agent: str
@@ -123,6 +124,8 @@ class AttemptRecord:
     """False when the model has no known price, so `cost_usd` is 0 for want of one."""
     at: float = 0.0
     """When the attempt ended (the deps clock, epoch seconds): events carry it as their time."""
+    contract_violation: str | None = None
+    """Why the output broke the agent's output contract (a `ContractBreach`), else None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,6 +615,7 @@ class _AgentCall:
             perturbation=plan.perturbation,
             decision=decision,
             priced=is_priced(model),
+            contract_violation=(failure.violation if isinstance(failure, ContractBreach) else None),
         )
 
     def _check_output(
@@ -631,8 +635,9 @@ class _AgentCall:
         if self.run.validate_output is not None and not truncated:
             violation = self.run.validate_output(spec, response.text)
             if violation is not None:
-                return MalformedOutput(
+                return ContractBreach(
                     f"output breaks the contract of {spec.name}: {violation}",
+                    violation=violation,
                     output=response.text,
                     agent=spec.name,
                     model=request.model,

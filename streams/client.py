@@ -14,8 +14,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.codec import DecodeError
-from streams.events import envelope, new_id, new_trace_id
 from streams.kafka_options import client_options
+from streams.records import request_record
 from streams.roles.runtime import Runtime
 from streams.shared.topic_view import partitions_of
 
@@ -76,20 +76,19 @@ class AgentbusClient:
         session_id: str | None = None,
     ) -> Submitted:
         """Produce one request; returns once the broker has it buffered for sending."""
-        request_id = request_id or new_id()
-        trace_id = new_trace_id()
-        value: dict[str, Any] = {
-            **envelope(producer=self._role, trace_id=trace_id, parent_span_id=None),
-            "request_id": request_id,
-            "tenant": tenant,
-            "input": text,
-            "target_agent": target_agent,
-            "metadata": dict(metadata or {}),
-            "session_id": session_id,
-        }
+        value = request_record(
+            text,
+            producer=self._role,
+            tenant=tenant,
+            target_agent=target_agent,
+            metadata=metadata,
+            request_id=request_id,
+            session_id=session_id,
+        )
         data = self._runtime.codec.encode("AgentRequest", value)
+        request_id = str(value["request_id"])
         await self._producer.send(self._runtime.topics.intake, data, key=request_id.encode())
-        return Submitted(request_id, trace_id)
+        return Submitted(request_id, str(value["trace_id"]))
 
     async def send_raw(self, data: bytes, *, key: bytes | None = None) -> None:
         """Produce arbitrary bytes to intake (tests and tooling: bad input must dead-letter)."""

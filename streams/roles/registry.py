@@ -10,8 +10,8 @@ from __future__ import annotations
 import faust
 
 from agents.providers.base import ModelProvider
-from streams.errors import StreamsError
 from streams.kafka_options import faust_credentials
+from streams.roles.errors import RoleError
 from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import register_sink
@@ -26,10 +26,6 @@ ROLE_HELP = {
     "specialist:<agent>": "runs one agent on its task topic and emits invocations and results",
     "sink": "writes every event topic into ClickHouse and serves the query gateway",
 }
-
-
-class RoleError(StreamsError):
-    """An unknown role name; the message lists the known ones."""
 
 
 def all_roles(runtime: Runtime) -> list[str]:
@@ -78,6 +74,7 @@ def build_app(
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
         producer_acks=-1,
+        processing_guarantee=settings.processing_guarantee,
         producer_linger_ms=5,
     )
     if role == "router":
@@ -96,4 +93,3 @@ def build_app(
     else:
         raise RoleError(f"unknown role {role!r}; known: {', '.join(all_roles(runtime))}")
     return app, stats
-

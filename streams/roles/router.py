@@ -1,8 +1,10 @@
 """The star hub: classifies each ``AgentRequest`` and hands an ``AgentTask`` to one specialist.
 
 Every decision carries its reason (``routing_reason``) so ``agentbus trace`` can
-say why a request went where it went. Bad input on the intake topic becomes a
-dead letter; the router never stops on it.
+say why a request went where it went. Bad input on the intake topic (undecodable,
+over the size limit, for an unknown agent) becomes a dead letter with the reason;
+the router never stops on it. :class:`Router` decides without Faust; the agent
+registered by :func:`register_router` only moves its emits.
 """
 
 from __future__ import annotations
@@ -16,71 +18,76 @@ from agents.errors import UnknownAgent
 from agents.routing import KeywordClassifier, RoutingDecision
 from streams.codec import DecodeError
 from streams.events import child_envelope, derived_id
-from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
+from streams.roles.errors import EventFailed
+from streams.roles.messages import Emit, KafkaMessage, RequestIds
+from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
 
-__all__ = ["register_router", "task_event"]
+__all__ = ["Router", "register_router", "task_event"]
 
 log = logging.getLogger("agentbus.router")
 
 ROLE = "router"
-_BATCH = 500
-_BATCH_WAIT_S = 0.02
+# Routing is CPU-light: this many requests may wait on their sends at once.
+_IN_FLIGHT = 1000
+
+
+class Router:
+    """The router's decisions: one intake message → its task, or its dead letter."""
+
+    def __init__(self, runtime: Runtime, stats: RoleStats) -> None:
+        self._runtime = runtime
+        self._codec = runtime.codec
+        self._classifier = KeywordClassifier(runtime.system)
+        self._limit = runtime.settings.intake_max_bytes
+        self.dead = DeadLetters(runtime, ROLE, stats)
+
+    def route(self, message: KafkaMessage) -> list[Emit]:
+        """The outputs ``message`` ends as: one ``AgentTask`` or one ``DeadLetter``."""
+        value = message.value
+        if not isinstance(value, bytes) or not value:
+            reason = "empty value (tombstone) on intake" if value is None else "empty value"
+            return [self.dead.letter(message, reason=reason, error_type="not_avro")]
+        if len(value) > self._limit:
+            reason = (
+                f"request of {len(value)} bytes is over the intake limit of {self._limit} "
+                "bytes (AGENTBUS_INTAKE_MAX_BYTES)"
+            )
+            return [self.dead.letter(message, reason=reason, error_type="too_large")]
+        try:
+            request = self._codec.decode_as("AgentRequest", value)
+        except DecodeError as exc:
+            return [self.dead.letter(message, reason=str(exc), error_type=exc.error_type)]
+        ids = RequestIds.of(request)
+        try:
+            return self._task_for(message, request, ids)
+        except Exception as exc:  # anything odd past decoding still joins the request's trace
+            raise EventFailed(exc, ids) from exc
+
+    def _task_for(
+        self, message: KafkaMessage, request: dict[str, Any], ids: RequestIds
+    ) -> list[Emit]:
+        try:
+            decision = self._classifier.decide(str(request["input"]), request.get("target_agent"))
+        except UnknownAgent as exc:
+            return [self.dead.letter(message, reason=str(exc), error_type="unknown_agent", ids=ids)]
+        task = task_event(request, decision, ROLE)
+        topic = self._runtime.topics.tasks(decision.agent)
+        encoded = self._codec.encode("AgentTask", task)
+        return [Emit(topic, ids.request_id.encode(), encoded, "AgentTask")]
 
 
 def register_router(app: faust.App, runtime: Runtime) -> RoleStats:
     """Add the router agent to ``app``; returns its live counters."""
-    codec = runtime.codec
     stats = RoleStats()
-    classifier = KeywordClassifier(runtime.system)
+    router = Router(runtime, stats)
     intake = raw_topic(app, runtime.topics.intake)
-    task_topics = {
-        name: raw_topic(app, runtime.topics.tasks(name)) for name in runtime.system.names
-    }
-    dead = DeadLetterSink(
-        runtime,
-        raw_topic(app, runtime.topics.deadletter),
-        ROLE,
-        stats,
-    )
 
-    async def route(message: Any) -> None:
-        if not isinstance(message.value, bytes):
-            await dead.send(
-                message, reason="empty value (tombstone) on intake", error_type="not_avro"
-            )
-            return
-        try:
-            request = codec.decode_as("AgentRequest", message.value)
-        except DecodeError as exc:
-            await dead.send(message, reason=str(exc), error_type=exc.error_type)
-            return
-        request_id = str(request["request_id"])
-        try:
-            decision = classifier.decide(str(request["input"]), request.get("target_agent"))
-        except UnknownAgent as exc:
-            await dead.send(
-                message,
-                reason=str(exc),
-                error_type="unknown_agent",
-                request_id=request_id,
-                trace_id=str(request["trace_id"]),
-                parent_span_id=str(request["span_id"]),
-            )
-            return
-        task = task_event(request, decision, ROLE)
-        await task_topics[decision.agent].send(
-            key=request_id.encode(), value=codec.encode("AgentTask", task)
-        )
-        stats.produced += 1
+    async def handle(message: KafkaMessage) -> list[Emit]:
+        return router.route(message)
 
     @app.agent(intake, name=ROLE)
-    async def router(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
-        # Batches amortise Faust's per-event cost; events are acked after the
-        # batch, and Faust flushes the producer before it commits offsets.
-        async for events in stream.take_events(_BATCH, within=_BATCH_WAIT_S):
-            for event in events:
-                stats.consumed += 1
-                await route(event.message)
+    async def route(stream: Any) -> None:
+        await consume_in_order(app, stream, handle, router.dead, stats, limit=_IN_FLIGHT)
 
     return stats
 

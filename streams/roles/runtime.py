@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,10 +12,26 @@ from agents.reference import fintech_system
 from agents.system import AgentSystem
 from streams.codec import AvroCodec, SchemaRegistryClient, SchemaSet, default_avro_dir
 from streams.events import child_envelope, derived_id
+from streams.roles.errors import EventFailed, RoleHalted, verdict_for
+from streams.roles.inflight import Handler, InFlightWindow
+from streams.roles.messages import Emit, KafkaMessage, RequestIds, where
 from streams.settings import Settings
 from streams.topics import Topics
 
-__all__ = ["DeadLetterSink", "RoleStats", "Runtime", "build_runtime", "raw_topic"]
+__all__ = [
+    "EXIT_HALTED",
+    "DeadLetters",
+    "FaustSender",
+    "RoleStats",
+    "Runtime",
+    "build_runtime",
+    "consume_in_order",
+    "halt_process",
+    "raw_topic",
+]
+
+EXIT_HALTED = 70
+"""Exit code of a worker whose role could not go on (EX_SOFTWARE): restart it."""
 
 log = logging.getLogger("agentbus")
 
@@ -43,45 +61,60 @@ class Runtime:
     system: AgentSystem
 
 
-class DeadLetterSink:
-    """Turns an event that cannot be processed into a ``DeadLetter`` with the reason.
+class DeadLetters:
+    """Builds the ``DeadLetter`` an event ends as when it cannot be processed.
 
-    One error line is logged per dead letter; the raw bytes travel unchanged.
-    The dead letter's id derives from topic/partition/offset, so a redelivered
+    No I/O: it returns the :class:`Emit`; the role's window sends it like any
+    output. One error line is logged per dead letter. The raw bytes travel with it,
+    cut to ``max_raw`` bytes so that the dead letter of an oversized event still
+    fits the broker. Its id derives from topic/partition/offset, so a redelivered
     bad event yields the same dead letter, not a second one.
     """
 
-    def __init__(self, runtime: Runtime, topic: Any, role: str, stats: RoleStats) -> None:
+    def __init__(
+        self, runtime: Runtime, role: str, stats: RoleStats, *, max_raw: int = 64 * 1024
+    ) -> None:
         self._runtime = runtime
-        self._topic = topic
+        self._topic = runtime.topics.deadletter
         self._role = role
         self._stats = stats
+        self._max_raw = max_raw
 
-    async def send(
+    @property
+    def role(self) -> str:
+        return self._role
+
+    def letter(
         self,
-        message: Any,
+        message: KafkaMessage,
         *,
         reason: str,
         error_type: str,
-        request_id: str | None = None,
-        trace_id: str | None = None,
-        parent_span_id: str | None = None,
+        ids: RequestIds | None = None,
         raw: bytes | None = None,
         discriminator: str = "",
-    ) -> None:
-        """Dead-letter ``message`` (or, with ``raw``, a piece of output derived from it;
-        ``discriminator`` then tells several dead letters of one message apart)."""
-        where = f"{message.topic}[{message.partition}]@{message.offset}"
-        log.error("dead letter (%s) from %s in %s: %s", error_type, where, self._role, reason)
+    ) -> Emit:
+        """The dead letter of ``message`` (or, with ``raw``, of a piece of output derived
+        from it; ``discriminator`` then tells several dead letters of one message apart)."""
+        at = where(message)
+        reason = " ".join(reason.split())
+        log.error("dead letter (%s) from %s in %s: %s", error_type, at, self._role, reason)
         source = f"source/{discriminator}" if discriminator else "source"
         cause = {
-            "event_id": derived_id(where, source),
-            "trace_id": trace_id or derived_id(where, "trace").replace("-", ""),
-            "span_id": parent_span_id or "",
+            "event_id": derived_id(at, source),
+            "trace_id": ids.trace_id if ids else derived_id(at, "trace").replace("-", ""),
+            "span_id": ids.span_id if ids else "",
         }
         envelope = child_envelope(cause, producer=self._role, kind="deadletter")
-        if parent_span_id is None:
+        if ids is None:
             envelope["parent_span_id"] = None
+        request_id = ids.request_id if ids else None
+        body = (
+            raw if raw is not None else message.value if isinstance(message.value, bytes) else b""
+        )
+        if len(body) > self._max_raw:
+            reason = f"{reason} (raw cut to its first {self._max_raw} of {len(body)} bytes)"
+            body = body[: self._max_raw]
         value = {
             **envelope,
             "request_id": request_id,
@@ -90,16 +123,95 @@ class DeadLetterSink:
             "source_topic": message.topic,
             "source_partition": message.partition,
             "source_offset": message.offset,
-            "raw": raw
-            if raw is not None
-            else message.value
-            if isinstance(message.value, bytes)
-            else b"",
+            "raw": body,
         }
         key = request_id.encode() if request_id else message.key
-        await self._topic.send(key=key, value=self._runtime.codec.encode("DeadLetter", value))
         self._stats.dead_letters += 1
         self._stats.by_reason[error_type] = self._stats.by_reason.get(error_type, 0) + 1
+        return Emit(self._topic, key, self._runtime.codec.encode("DeadLetter", value), "DeadLetter")
+
+    def recover(self, message: KafkaMessage, exc: BaseException) -> list[Emit]:
+        """The one rule for a failed event (see :func:`streams.roles.errors.verdict_for`):
+        a dead letter naming the failure, or :class:`RoleHalted` when the role cannot
+        go on."""
+        verdict = verdict_for(exc)
+        if verdict == "halt":
+            raise RoleHalted(self._role, where(message), exc) from exc
+        ids = exc.ids if isinstance(exc, EventFailed) else None
+        cause = exc.cause if isinstance(exc, EventFailed) else exc
+        if verdict == "too_large":
+            reason = f"an output of this event is over the broker's size limit: {cause}"
+            return [self.letter(message, reason=reason, error_type="too_large", ids=ids)]
+        log.error("handler of %s failed at %s", self._role, where(message), exc_info=cause)
+        reason = f"{type(cause).__name__}: {cause}"
+        return [self.letter(message, reason=reason, error_type="handler_error", ids=ids)]
+
+
+def halt_process(halted: RoleHalted) -> None:
+    """Stop this worker loudly: one error line, exit code :data:`EXIT_HALTED`.
+
+    ``os._exit`` on purpose: Faust's own stop can hang (faust #324) and would commit
+    offsets on the way out; exiting at once leaves the failed event uncommitted, so
+    the restarted worker gets it again.
+    """
+    log.error("%s; exiting (code %d) so a supervisor restarts this worker", halted, EXIT_HALTED)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_HALTED)
+
+
+class FaustSender:
+    """Sends :class:`Emit`s through a Faust app's producer and watches their delivery.
+
+    A delivery that fails after the send was accepted (the broker refused the batch)
+    halts the worker: the event was acked, but its commit waits for the producer to
+    flush, and exiting now keeps it uncommitted.
+    """
+
+    def __init__(self, app: Any, role: str, stats: RoleStats) -> None:
+        self._app = app
+        self._role = role
+        self._stats = stats
+        self._topics: dict[str, Any] = {}
+
+    async def send(self, emit: Emit) -> None:
+        topic = self._topics.get(emit.topic)
+        if topic is None:
+            topic = self._topics[emit.topic] = raw_topic(self._app, emit.topic)
+        delivery = await topic.send(key=emit.key, value=emit.value)
+        delivery.add_done_callback(self._check)
+        if emit.record != "DeadLetter":
+            self._stats.produced += 1
+
+    def _check(self, delivery: Any) -> None:
+        if delivery.cancelled():
+            return
+        exc = delivery.exception()
+        if exc is not None:
+            halt_process(RoleHalted(self._role, "a produced event", exc))
+
+
+async def consume_in_order(
+    app: Any,
+    stream: Any,
+    handler: Handler,
+    dead: DeadLetters,
+    stats: RoleStats,
+    *,
+    limit: int,
+) -> None:
+    """The body of every event-at-a-time role: up to ``limit`` events in flight; each
+    ends as its outputs or its dead letters, sent and acked in offset order; a role
+    that cannot go on halts the process."""
+    manual = stream.noack()
+    sender = FaustSender(app, dead.role, stats)
+    window = InFlightWindow(
+        limit, ack=manual.ack, send=sender.send, recover=dead.recover, halt=halt_process
+    )
+    async for event in manual.events():
+        stats.consumed += 1
+        await window.admit(event, handler)
 
 
 def build_runtime(settings: Settings, system: AgentSystem | None = None) -> Runtime:

@@ -3,7 +3,8 @@
 Offsets are committed only after the batch's rows are in ClickHouse; if the
 insert fails the sink logs one line, waits and tries the same batch again, so
 the consumer stops pulling (bounded by Faust's stream buffer) instead of
-losing events. While it runs, the sink owns an embedded store and serves the
+losing events. A failure that will not pass halts the worker with the batch
+unacked. While it runs, the sink owns an embedded store and serves the
 query gateway for ``agentbus sql`` and ``agentbus trace``.
 """
 
@@ -17,12 +18,21 @@ import faust
 from mode import Service
 
 from streams.codec import DecodeError, default_avro_dir
-from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
+from streams.roles.errors import RoleHalted
+from streams.roles.messages import Emit, KafkaMessage, where
+from streams.roles.runtime import (
+    DeadLetters,
+    FaustSender,
+    RoleStats,
+    Runtime,
+    halt_process,
+    raw_topic,
+)
 from streams.warehouse import Warehouse, WarehouseError
 from streams.warehouse.gateway import GatewayServer
 from streams.warehouse.writer import EventWriter, record_columns
 
-__all__ = ["register_sink"]
+__all__ = ["Sink", "register_sink"]
 
 log = logging.getLogger("agentbus.sink")
 
@@ -30,43 +40,66 @@ ROLE = "sink"
 _RETRY_MAX_S = 30.0
 
 
+class Sink:
+    """The sink's decisions: which table each event lands in, and the dead letters of
+    events that cannot be read. No I/O."""
+
+    def __init__(self, runtime: Runtime, stats: RoleStats) -> None:
+        topics = runtime.topics
+        self._codec = runtime.codec
+        self._intake = topics.intake
+        self.expected = {
+            topics.intake: "AgentRequest",
+            topics.results: "AgentResult",
+            topics.invocations: "Invocation",
+            topics.deadletter: "DeadLetter",
+            topics.breakers: "BreakerEvent",
+            topics.policies: "Policy",
+            **{name: "AgentTask" for name in topics.all_tasks()},
+        }
+        self.dead = DeadLetters(runtime, ROLE, stats)
+
+    def rows(
+        self, messages: list[KafkaMessage]
+    ) -> tuple[list[tuple[str, dict[str, Any]]], list[Emit]]:
+        """The rows to insert and the dead letters of the messages that cannot be read."""
+        rows: list[tuple[str, dict[str, Any]]] = []
+        letters: list[Emit] = []
+        for message in messages:
+            want = self.expected[message.topic]
+            try:
+                if not isinstance(message.value, bytes):
+                    raise DecodeError("empty value (tombstone)", "not_avro")  # noqa: TRY301  # same path as any undecodable value
+                rows.append((want, self._codec.decode_as(want, message.value)))
+            except DecodeError as exc:
+                # The router owns intake and dead-letters its bad input; dead-lettering
+                # it here too would count every bad request twice.
+                if message.topic != self._intake:
+                    letters.append(
+                        self.dead.letter(message, reason=str(exc), error_type=exc.error_type)
+                    )
+        return rows, letters
+
+
 def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> RoleStats:
     """Add the sink agent (and, for an embedded store, its gateway) to ``app``."""
     settings = runtime.settings
-    topics = runtime.topics
     stats = RoleStats()
     writer = EventWriter(warehouse, record_columns(default_avro_dir()))
-    expected = {
-        topics.intake: "AgentRequest",
-        topics.results: "AgentResult",
-        topics.invocations: "Invocation",
-        topics.deadletter: "DeadLetter",
-        topics.breakers: "BreakerEvent",
-        topics.policies: "Policy",
-        **{name: "AgentTask" for name in topics.all_tasks()},
-    }
-    source = raw_topic(app, *expected)
-    dead = DeadLetterSink(runtime, raw_topic(app, topics.deadletter), ROLE, stats)
-
-    async def decode(message: Any) -> tuple[str, dict[str, Any]] | None:
-        want = expected[message.topic]
-        try:
-            if not isinstance(message.value, bytes):
-                raise DecodeError("empty value (tombstone)", "not_avro")  # noqa: TRY301  # same path as any undecodable value
-            return want, runtime.codec.decode_as(want, message.value)
-        except DecodeError as exc:
-            # The router owns intake and dead-letters its bad input; dead-lettering
-            # it here too would count every bad request twice.
-            if message.topic != topics.intake:
-                await dead.send(message, reason=str(exc), error_type=exc.error_type)
-            return None
+    sink = Sink(runtime, stats)
+    source = raw_topic(app, *sink.expected)
+    sender = FaustSender(app, ROLE, stats)
 
     async def write(rows: list[tuple[str, dict[str, Any]]]) -> None:
+        """Insert ``rows``, waiting out a store that is away (the batch is the buffer:
+        nothing more is consumed meanwhile); a store that refuses for good halts."""
         delay = 0.5
         while True:
             try:
                 await asyncio.to_thread(writer.write, rows)
             except WarehouseError as exc:
+                if not exc.retriable:
+                    raise
                 log.error("ClickHouse insert failed, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX_S)
@@ -74,18 +107,25 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
                 return
 
     @app.agent(source, name=ROLE)
-    async def sink(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
-        async for events in stream.take_events(
+    async def run(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
+        manual = stream.noack()
+        async for events in manual.take_events(
             settings.sink_batch_size, within=settings.sink_flush_seconds
         ):
-            rows = []
-            for event in events:
-                decoded = await decode(event.message)
-                if decoded is not None:
-                    rows.append(decoded)
+            messages = [event.message for event in events]
             stats.consumed += len(events)
-            await write(rows)
+            try:
+                rows, letters = sink.rows(messages)
+                await write(rows)
+                for letter in letters:
+                    await sender.send(letter)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001  # the batch cannot land: halt, unacked
+                halt_process(RoleHalted(ROLE, where(messages[0]), exc))
             stats.produced += len(rows)
+            for event in events:
+                await manual.ack(event)
 
     if warehouse.embedded:
         gateway = GatewayServer(warehouse, settings.data_dir)

@@ -1,16 +1,15 @@
 """A specialist: runs its agent on each ``AgentTask`` and emits the outcome.
 
-Per task: one ``Invocation`` event per model attempt, then one ``AgentResult``
-(``failed`` with the reason when the model could not answer: never silence).
-Model calls are I/O-bound, so one process keeps ``specialist_concurrency`` of
-them in flight (an :class:`InFlightWindow`); that number is also the bound on
-tasks held in memory, and acks reach Faust in offset order.
+Per task: one ``Invocation`` event per model attempt, a ``contract_violation`` dead
+letter per attempt whose output broke the agent's contract, then one
+``AgentResult`` (``failed`` with the reason when the model could not answer:
+never silence). :class:`Specialist` decides without Faust. Model calls are
+I/O-bound, so one process keeps ``specialist_concurrency`` of them in flight (an
+:class:`InFlightWindow`); that number is also the bound on tasks held in memory.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
 import os
 import socket
@@ -18,26 +17,114 @@ import time
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
 from mode import Service
 
-from agents.contracts.validator import CONTRACT_VIOLATION, contract_violation
-from agents.invocation import InvocationContext, InvocationDeps, InvocationOutcome, invoke
+from agents.contracts.validator import contract_violation
+from agents.invocation import InvocationContext, InvocationDeps, invoke
 from agents.providers.base import ModelProvider
-from agents.spec import AgentSpec
 from streams.codec import DecodeError
-from streams.events import child_envelope
-from streams.roles.inflight import InFlightWindow
-from streams.roles.runtime import DeadLetterSink, RoleStats, Runtime, raw_topic
+from streams.records import invocation_record, result_record
+from streams.roles.errors import EventFailed
+from streams.roles.messages import Emit, KafkaMessage, RequestIds
+from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
 from streams.shared.state import SharedState
 
-__all__ = ["register_specialist"]
+__all__ = ["Specialist", "register_specialist", "role_name"]
 
 log = logging.getLogger("agentbus.specialist")
 
 
 def role_name(agent: str) -> str:
     return f"specialist:{agent}"
+
+
+class Specialist:
+    """One agent's decisions: a task message → its invocations, violations and result."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        agent: str,
+        provider: ModelProvider,
+        deps: InvocationDeps,
+        stats: RoleStats,
+    ) -> None:
+        self._runtime = runtime
+        self._codec = runtime.codec
+        self._spec = runtime.system.get(agent)
+        self._provider = provider
+        self._deps = deps
+        self.role = role_name(agent)
+        # Events name the process too: "which replica did this?" is a 3 a.m. question.
+        self.producer = f"{self.role}@{socket.gethostname()}:{os.getpid()}"
+        self.dead = DeadLetters(runtime, self.role, stats)
+
+    async def handle(self, message: KafkaMessage) -> list[Emit]:
+        """The outputs ``message`` ends as."""
+        started = time.perf_counter()
+        if not isinstance(message.value, bytes) or not message.value:
+            return [
+                self.dead.letter(
+                    message, reason="empty value (tombstone) on a task topic", error_type="not_avro"
+                )
+            ]
+        try:
+            task = self._codec.decode_as("AgentTask", message.value)
+        except DecodeError as exc:
+            return [self.dead.letter(message, reason=str(exc), error_type=exc.error_type)]
+        ids = RequestIds.of(task)
+        try:
+            return await self._run(message, task, ids, started)
+        except Exception as exc:  # the window turns it into a dead letter joined to the trace
+            raise EventFailed(exc, ids) from exc
+
+    async def _run(
+        self, message: KafkaMessage, task: dict[str, Any], ids: RequestIds, started: float
+    ) -> list[Emit]:
+        request_id = ids.request_id
+        if task["agent"] != self._spec.name:
+            reason = f"task for agent {task['agent']!r} arrived on the topic of {self._spec.name!r}"
+            return [self.dead.letter(message, reason=reason, error_type="misrouted", ids=ids)]
+        context = InvocationContext(
+            request_id=request_id, task_id=str(task["task_id"]), tenant=str(task["tenant"])
+        )
+        outcome = await invoke(
+            self._spec,
+            self._provider,
+            str(task["input"]),
+            context=context,
+            deps=self._deps,
+            validate_output=contract_violation,
+        )
+        key = request_id.encode()
+        topics = self._runtime.topics
+        emits = [
+            Emit(
+                topics.invocations,
+                key,
+                self._codec.encode("Invocation", invocation_record(task, attempt, self.producer)),
+                "Invocation",
+            )
+            for attempt in outcome.attempts
+        ]
+        for attempt in outcome.attempts:
+            if attempt.contract_violation is not None:
+                emits.append(
+                    self.dead.letter(
+                        message,
+                        reason=attempt.contract_violation,
+                        error_type="contract_violation",
+                        raw=(attempt.output or "").encode(),
+                        discriminator=f"attempt-{attempt.attempt}",
+                        ids=ids,
+                    )
+                )
+        latency_ms = (time.perf_counter() - started) * 1000
+        result = result_record(task, outcome, self.producer, latency_ms)
+        emits.append(
+            Emit(topics.results, key, self._codec.encode("AgentResult", result), "AgentResult")
+        )
+        return emits
 
 
 def register_specialist(
@@ -48,82 +135,10 @@ def register_specialist(
     ``shared`` (breakers, cache, policies of this process) is started before the
     first task is taken; every specialist of the process uses the same one.
     """
-    spec = runtime.system.get(agent)
-    role = role_name(agent)
-    # Events name the process too: "which replica did this?" is a 3 a.m. question.
-    producer = f"{role}@{socket.gethostname()}:{os.getpid()}"
-    codec = runtime.codec
     stats = RoleStats()
-    source = raw_topic(app, runtime.topics.tasks(agent))
-    results = raw_topic(app, runtime.topics.results)
-    invocations = raw_topic(app, runtime.topics.invocations)
-    dead = DeadLetterSink(runtime, raw_topic(app, runtime.topics.deadletter), role, stats)
     deps = InvocationDeps(board=shared.breakers, cache=shared.cache, fallbacks=runtime.system.get)
-
-    async def handle(message: Any) -> None:
-        started = time.perf_counter()
-        if not isinstance(message.value, bytes):
-            await dead.send(
-                message, reason="empty value (tombstone) on a task topic", error_type="not_avro"
-            )
-            return
-        try:
-            task = codec.decode_as("AgentTask", message.value)
-        except DecodeError as exc:
-            await dead.send(message, reason=str(exc), error_type=exc.error_type)
-            return
-        if task["agent"] != agent:
-            await dead.send(
-                message,
-                reason=f"task for agent {task['agent']!r} arrived on the topic of {agent!r}",
-                error_type="misrouted",
-                request_id=str(task["request_id"]),
-                trace_id=str(task["trace_id"]),
-                parent_span_id=str(task["span_id"]),
-            )
-            return
-        context = InvocationContext(
-            request_id=str(task["request_id"]),
-            task_id=str(task["task_id"]),
-            tenant=str(task["tenant"]),
-        )
-        outcome = await invoke(
-            spec,
-            provider,
-            str(task["input"]),
-            context=context,
-            deps=deps,
-            validate_output=contract_violation,
-        )
-        key = str(task["request_id"]).encode()
-        for event in invocation_events(task, spec, outcome, producer):
-            await invocations.send(key=key, value=codec.encode("Invocation", event))
-        for attempt in outcome.attempts:
-            if attempt.error and attempt.error.startswith(CONTRACT_VIOLATION):
-                await dead.send(
-                    message,
-                    reason=attempt.error,
-                    error_type="contract_violation",
-                    request_id=str(task["request_id"]),
-                    trace_id=str(task["trace_id"]),
-                    parent_span_id=str(task["span_id"]),
-                    raw=(attempt.output or "").encode(),
-                    discriminator=f"attempt-{attempt.attempt}",
-                )
-        result = result_event(task, outcome, producer, (time.perf_counter() - started) * 1000)
-        await results.send(key=key, value=codec.encode("AgentResult", result))
-        stats.produced += 1
-
-    async def handle_safely(message: Any) -> None:
-        try:
-            await handle(message)
-        except (asyncio.CancelledError, KafkaError):
-            raise  # shutdown, or the broker is gone: no ack, the event is redelivered
-        except Exception as exc:  # a bug in one task must not stall the partition
-            where = f"{message.topic}[{message.partition}]@{message.offset}"
-            log.exception("task at %s failed in %s", where, role)
-            reason = f"{type(exc).__name__}: {exc}"
-            await dead.send(message, reason=reason, error_type="processing_error")
+    specialist = Specialist(runtime, agent, provider, deps, stats)
+    source = raw_topic(app, runtime.topics.tasks(agent))
 
     @app.service
     class SharedStateOwner(Service):
@@ -132,81 +147,16 @@ def register_specialist(
         async def on_stop(self) -> None:
             await shared.stop()
 
-    @app.agent(source, name=role.replace(":", "-"))
-    async def specialist(stream: Any) -> None:
+    @app.agent(source, name=specialist.role.replace(":", "-"))
+    async def run(stream: Any) -> None:
         await shared.start()
-        manual = stream.noack()
-        window = InFlightWindow(runtime.settings.specialist_concurrency, manual.ack)
-        async for event in manual.events():
-            stats.consumed += 1
-            await window.admit(event, handle_safely)
+        await consume_in_order(
+            app,
+            stream,
+            specialist.handle,
+            specialist.dead,
+            stats,
+            limit=runtime.settings.specialist_concurrency,
+        )
 
     return stats
-
-
-def invocation_events(
-    task: dict[str, Any], spec: AgentSpec, outcome: InvocationOutcome, role: str
-) -> list[dict[str, Any]]:
-    """One ``Invocation`` per attempt, children of the task's span."""
-    events = []
-    for attempt in outcome.attempts:
-        events.append(
-            {
-                **child_envelope(task, producer=role, kind=f"attempt-{attempt.attempt}"),
-                # The attempt's own time, not the time the task's events were emitted.
-                **(
-                    {"occurred_at": dt.datetime.fromtimestamp(attempt.at, dt.UTC)}
-                    if attempt.at
-                    else {}
-                ),
-                "request_id": task["request_id"],
-                "task_id": task["task_id"],
-                "tenant": task["tenant"],
-                "agent": attempt.agent,
-                "agent_version": attempt.agent_version,
-                "provider": attempt.provider,
-                "model": attempt.model,
-                "tier": attempt.tier,
-                "attempt": attempt.attempt,
-                "outcome": attempt.outcome,
-                "error": attempt.error,
-                "input": attempt.input,
-                "output": attempt.output,
-                "temperature": attempt.temperature,
-                "input_tokens": attempt.input_tokens,
-                "output_tokens": attempt.output_tokens,
-                "latency_ms": attempt.latency_ms,
-                "cost_usd": attempt.cost_usd,
-                "cache_hit": attempt.cache_hit,
-                "breaker_state": attempt.breaker_state,
-                "budget_used": attempt.budget_used,
-                "tool_calls": list(attempt.tool_calls),
-                "perturbation": attempt.perturbation,
-                "decision": attempt.decision,
-            }
-        )
-    return events
-
-
-def result_event(
-    task: dict[str, Any], outcome: InvocationOutcome, role: str, latency_ms: float
-) -> dict[str, Any]:
-    """The task's ``AgentResult``; its id derives from the task, so a replay repeats it."""
-    return {
-        **child_envelope(task, producer=role, kind="result"),
-        "request_id": task["request_id"],
-        "task_id": task["task_id"],
-        "tenant": task["tenant"],
-        "agent": task["agent"],
-        "status": outcome.status,
-        "output": outcome.output,
-        "error": outcome.error,
-        "disclaimer": outcome.disclaimer,
-        "model": outcome.model,
-        "attempts": len(outcome.attempts),
-        "input_tokens": outcome.input_tokens,
-        "output_tokens": outcome.output_tokens,
-        "cost_usd": outcome.cost_usd,
-        "latency_ms": latency_ms,
-        "answered_by": outcome.agent if outcome.agent != task["agent"] else None,
-    }

@@ -16,6 +16,7 @@ EXPORTS = {
     "AttemptOutcome",
     "AttemptRecord",
     "ConfigError",
+    "ContractBreach",
     "InvocationContext",
     "InvocationOutcome",
     "InvocationStatus",

@@ -299,8 +299,8 @@ def test_attempt_record_fields_are_invocation_event_fields() -> None:
     event_fields = {field["name"] for field in schema["fields"]}
     record_fields = {field.name for field in dataclasses.fields(run(sim()).attempts[0])}
 
-    # `at` travels as the event's `occurred_at`.
-    assert record_fields - {"priced", "at"} <= event_fields
+    # `at` travels as the event's `occurred_at`, a contract violation as its own dead letter.
+    assert record_fields - {"priced", "at", "contract_violation"} <= event_fields
 
 
 def test_outcome_fields_are_agent_result_fields() -> None:
