@@ -30,6 +30,10 @@ class KafkaBreakerBoard:
         self._role = role
         self._states: dict[str, BreakerTransition] = {}
         self._first_claims: dict[tuple[str, int], str] = {}
+        # Epochs this replica has already asked for. The log picks a replica, not a
+        # caller: without this, every concurrent caller of the winning replica would
+        # read its replica's win and probe (found by the store contract suite).
+        self._asked: set[tuple[str, int]] = set()
         self._view = TopicView(settings, codec, topic, self._apply)
 
     async def start(self) -> None:
@@ -37,6 +41,10 @@ class KafkaBreakerBoard:
 
     async def stop(self) -> None:
         await self._view.stop()
+
+    async def sync(self) -> None:
+        """Return once every event acknowledged on the topic so far is applied here."""
+        await self._view.sync()
 
     def current(self, key: str) -> BreakerTransition | None:
         return self._states.get(key)
@@ -48,9 +56,14 @@ class KafkaBreakerBoard:
         await self._view.send(transition.key, "BreakerEvent", self._event("transition", transition))
 
     async def claim_probe(self, key: str, epoch: int) -> bool:
+        """True for the one caller, cluster-wide, allowed to probe ``key`` in ``epoch``:
+        the first caller in this replica, if this replica's claim is first on the topic."""
+        slot = (key, epoch)
+        # No await between the check and the add: one caller per replica goes on.
+        if slot in self._asked or slot in self._first_claims:
+            return False
+        self._asked.add(slot)
         state = self._states.get(key)
-        if (key, epoch) in self._first_claims:
-            return self._first_claims[(key, epoch)] == self.replica
         claim = {
             "key": key,
             "agent": state.agent if state else key.split("/", 1)[0],

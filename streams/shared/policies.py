@@ -1,12 +1,15 @@
 """Runtime policies every replica obeys within a second, from the compacted ``policies`` topic.
 
 Today: chaos (injected model faults per agent), published by ``agentbus chaos``.
+``PolicyBoard`` is the edge: ``PolicyFollower`` shares policies over Kafka,
+``LocalPolicyBoard`` is the in-process double with the same promises.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
 
 from agents.providers.sim import SimFaults, SimProvider
 from streams.codec import AvroCodec
@@ -14,7 +17,7 @@ from streams.events import envelope, new_trace_id
 from streams.settings import Settings
 from streams.shared.topic_view import TopicView
 
-__all__ = ["PolicyFollower", "chaos_policy"]
+__all__ = ["LocalPolicyBoard", "PolicyBoard", "PolicyFollower", "chaos_policy"]
 
 log = logging.getLogger("agentbus.policies")
 
@@ -48,31 +51,43 @@ def chaos_policy(
     }
 
 
-class PolicyFollower:
-    """Applies chaos policies to this process's sim provider as they arrive."""
+@runtime_checkable
+class PolicyBoard(Protocol):
+    """Where runtime policies are published and obeyed.
 
-    def __init__(
-        self, settings: Settings, codec: AvroCodec, topic: str, provider: SimProvider
-    ) -> None:
+    Promises: once ``publish`` returns, this process obeys the policy (its sim
+    provider has the faults) and ``current`` returns it; every replica sharing the
+    board does the same soon after. A policy replaces the earlier one of the same
+    ``(kind, target)``; an inactive one (a clear) removes it.
+    """
+
+    def current(self, kind: str, target: str) -> Mapping[str, Any] | None:
+        """The ``Policy`` event in force for ``(kind, target)``, or None."""
+        ...
+
+    async def publish(self, policy: Mapping[str, Any]) -> None:
+        """Put ``policy`` (a ``Policy`` event, see ``chaos_policy``) in force everywhere."""
+        ...
+
+
+class _Policies:
+    """The policies in force and their effect on one sim provider (shared by both boards)."""
+
+    def __init__(self, provider: SimProvider) -> None:
         self._provider = provider
-        self._view = TopicView(settings, codec, topic, self._apply)
-        self.topic = topic
+        self._in_force: dict[tuple[str, str], dict[str, Any]] = {}
 
-    async def start(self) -> None:
-        await self._view.start()
+    def current(self, kind: str, target: str) -> Mapping[str, Any] | None:
+        return self._in_force.get((kind, target))
 
-    async def stop(self) -> None:
-        await self._view.stop()
-
-    async def publish(self, policy: dict[str, Any]) -> None:
-        await self._view.send(
-            f"{policy['kind']}:{policy['target']}", "Policy", policy, wait_applied=True
-        )
-
-    def _apply(self, record: str, value: dict[str, Any], offset: int) -> None:
-        if record != "Policy" or value["kind"] != "chaos":
+    def apply(self, value: Mapping[str, Any]) -> None:
+        kind, target = value["kind"], value["target"]
+        if not value["active"]:
+            self._in_force.pop((kind, target), None)
+        else:
+            self._in_force[(kind, target)] = dict(value)
+        if kind != "chaos":
             return
-        target = value["target"]
         if not value["active"]:
             self._provider.clear_faults(target)
             log.warning("chaos cleared for %s", target)
@@ -86,3 +101,50 @@ class PolicyFollower:
         )
         self._provider.set_faults(target, faults)
         log.warning("chaos applied: %s", value["reason"])
+
+
+class LocalPolicyBoard:
+    """A ``PolicyBoard`` within one process: ``publish`` applies at once."""
+
+    def __init__(self, provider: SimProvider) -> None:
+        self._policies = _Policies(provider)
+
+    def current(self, kind: str, target: str) -> Mapping[str, Any] | None:
+        return self._policies.current(kind, target)
+
+    async def publish(self, policy: Mapping[str, Any]) -> None:
+        self._policies.apply(policy)
+
+
+class PolicyFollower:
+    """A ``PolicyBoard`` over Kafka: applies policies to this process's sim provider as
+    they arrive; ``start()`` before use, ``stop()`` after."""
+
+    def __init__(
+        self, settings: Settings, codec: AvroCodec, topic: str, provider: SimProvider
+    ) -> None:
+        self._policies = _Policies(provider)
+        self._view = TopicView(settings, codec, topic, self._apply)
+        self.topic = topic
+
+    async def start(self) -> None:
+        await self._view.start()
+
+    async def stop(self) -> None:
+        await self._view.stop()
+
+    async def sync(self) -> None:
+        """Return once every policy acknowledged on the topic so far is in force here."""
+        await self._view.sync()
+
+    def current(self, kind: str, target: str) -> Mapping[str, Any] | None:
+        return self._policies.current(kind, target)
+
+    async def publish(self, policy: Mapping[str, Any]) -> None:
+        await self._view.send(
+            f"{policy['kind']}:{policy['target']}", "Policy", dict(policy), wait_applied=True
+        )
+
+    def _apply(self, record: str, value: dict[str, Any], offset: int) -> None:
+        if record == "Policy":
+            self._policies.apply(value)
