@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the run directory")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # Reconnect chatter while the broker restarts, and one line per gateway query.
+    for noisy in ("aiokafka", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     plan = ChaosPlan(
         requests=args.requests,
         rate=args.rate,

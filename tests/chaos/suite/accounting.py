@@ -118,6 +118,14 @@ def account(gateway: GatewayClient, runtime: Runtime, ledger: Ledger) -> Account
             terminal_letters += 1
             outcomes[request_id].add(letter.event_id)
             kinds[request_id][letter.error_type] += 1
+    # A dead letter of the request event itself ends it, with or without its id.
+    for sent in ledger.sent:
+        own = by_offset.get((int(sent.partition or 0), sent.offset or -1))
+        if sent.request_id and own and own.error_type not in NOT_TERMINAL:
+            if own.event_id not in outcomes[sent.request_id]:
+                terminal_letters += 1
+                kinds[sent.request_id][own.error_type] += 1
+            outcomes[sent.request_id].add(own.event_id)
     ids = ledger.request_ids()
     missing = [rid for rid in ids if not outcomes.get(rid)]
     multi = {rid: sorted(kinds[rid].elements()) for rid in ids if len(outcomes.get(rid, ())) > 1}

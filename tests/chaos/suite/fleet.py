@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from streams.broker.groups import describe_group
-from streams.roles.registry import group_id
+from streams.roles.registry import all_roles, group_id
 from streams.roles.runtime import Runtime
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker
@@ -146,9 +146,10 @@ class Fleet:
 
     def groups(self) -> dict[str, str]:
         """Consumer group of every role the fleet runs."""
-        return {
-            role: group_id(self.runtime, role) for roles in self.layout.values() for role in roles
-        }
+        # An empty role list is ``agentbus run``: every role.
+        layout = self.layout.values()
+        every = [role for roles in layout for role in roles or all_roles(self.runtime)]
+        return {role: group_id(self.runtime, role) for role in every}
 
     async def wait_ready(self, timeout: float = 180.0) -> None:
         """Until the sink serves its gateway and every role's group is Stable with a member."""

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streams.broker import LocalKafka, ensure_topics
+from streams.broker import BrokerError, LocalKafka, ensure_topics
 from streams.broker.groups import group_lag
 from streams.roles.runtime import build_runtime
 from streams.settings import Settings
@@ -94,6 +94,7 @@ class ChaosReport:
     kills: dict[str, int] = field(default_factory=dict)
     broker_restarts: int = 0
     broker_down_s: float = 0.0
+    broker_start_failures: list[str] = field(default_factory=list)
     outage_s: float = 0.0
     latency_fault_s: float = 0.0
     results: int = 0
@@ -122,7 +123,8 @@ class ChaosReport:
         lines = [
             f"requests submitted        {self.requests} (+ odd events: {odd})",
             f"kills (SIGKILL) per role  {self.kills} = {sum(self.kills.values())}",
-            f"broker restarts           {self.broker_restarts} (down {self.broker_down_s:.1f} s)",
+            f"broker restarts           {self.broker_restarts} (down {self.broker_down_s:.1f} s, "
+            f"failed starts {len(self.broker_start_failures)})",
             f"store insert outage       {self.outage_s:.1f} s",
             f"model latency x10         {self.latency_fault_s:.1f} s",
             f"terminal outcomes         {self.with_outcome} of {self.requests} requests "
@@ -203,6 +205,7 @@ class _Run:
         self.report = ChaosReport(run_dir=str(settings.data_dir))
         self.rng = random.Random(plan.seed)
         self.latency_started: float | None = None
+        self.background: list[asyncio.Task[None]] = []
 
     def actions(self, window_s: float) -> list[Action]:
         plan, rng = self.plan, self.rng
@@ -218,8 +221,7 @@ class _Run:
             at = (i + 1) / (plan.broker_restarts + 1)
             acts.append((at * window_s, "broker restart", self._restart_broker))
         if plan.outage_s > 0:
-            acts.append((0.25 * window_s, "store outage begins", self.outage.begin))
-            acts.append((0.25 * window_s + plan.outage_s, "store outage ends", self.outage.end))
+            acts.append((0.25 * window_s, "store outage", self._store_outage))
         if plan.latency_factor > 1:
             start, end = plan.latency_window
             acts.append((start * window_s, "latency x10", self._slow_models))
@@ -236,9 +238,29 @@ class _Run:
     async def _restart_broker(self) -> None:
         down = time.monotonic()
         await asyncio.to_thread(self.broker.stop)
-        await asyncio.to_thread(self.broker.start, 180.0)
+        for attempt in range(1, 4):
+            try:
+                await asyncio.to_thread(self.broker.start, 180.0)
+            except BrokerError as exc:
+                # A finding, not the end of the run: an operator would start it again.
+                log.error("broker start %d failed: %s", attempt, exc)
+                self.report.broker_start_failures.append(str(exc).splitlines()[0])
+                if attempt == 3:
+                    raise
+            else:
+                break
         self.report.broker_down_s += time.monotonic() - down
         self.report.broker_restarts += 1
+
+    async def _store_outage(self) -> None:
+        """Begins the outage; it ends ``outage_s`` after it took effect, in the background."""
+        await self.outage.begin()
+
+        async def end_later() -> None:
+            await asyncio.sleep(self.plan.outage_s)  # the outage's length is the experiment
+            await self.outage.end()
+
+        self.background.append(asyncio.create_task(end_later()))
 
     async def _slow_models(self) -> None:
         extra = self.plan.base_latency_ms * (self.plan.latency_factor - 1)
@@ -354,6 +376,7 @@ async def _run(plan: ChaosPlan, broker: LocalKafka, settings: Settings) -> Chaos
             chaos = asyncio.create_task(run.chaos(started, run.actions(window_s)))
             await traffic.run(plan.requests, plan.rate, odd_share=plan.odd_share)
             await chaos
+            await asyncio.gather(*run.background)
             run.report.submit_s = time.monotonic() - started
         # Whatever the schedule did, the faults end before settling.
         if run.outage.started_at is not None:

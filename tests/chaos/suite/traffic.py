@@ -181,7 +181,8 @@ class Traffic:
     async def send_odd(self, kind: str, n: int) -> None:
         expect = ODD_KINDS[kind]
         if kind == "garbage":
-            data = b"\x00garbage\xff" + os.urandom(self._rng.randint(1, 200))
+            # Not 0x00 (Confluent framing) nor C3 01 (single-object): plain garbage.
+            data = b"\xffgarbage" + os.urandom(self._rng.randint(1, 200))
             self._spawn_delivery(self._odd, Sent(kind, None, expect, len(data)), data, None)
             return
         if kind == "empty_value":
