@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: demo test unit integration lint typecheck bench clean setup
+.PHONY: demo test unit integration lint typecheck bench chaos clean setup
 
 setup: $(STAMP)
 
@@ -38,6 +38,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.codec_bench
 	$(BIN)/python -m bench.invocation_bench
 	$(BIN)/python -m bench.pipeline_bench
+
+# The long chaos run (20 SIGKILLs, a broker restart, a 30 s store outage, odd intake
+# events, latency x10) and the 5-minute overload soak; each prints its report.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos.suite --requests 3000 --rate 15 --kills 20 --outage 30
+	$(BIN)/python -m bench.soak --minutes 5
 
 clean:
 	rm -rf $(VENV) .agentbus .mypy_cache .ruff_cache .pytest_cache
