@@ -103,7 +103,6 @@ def account(gateway: GatewayClient, runtime: Runtime, ledger: Ledger) -> Account
         kinds[str(request_id)]["result"] += 1
     by_offset: dict[tuple[int, int], Letter] = {}
     intake = runtime.topics.intake
-    terminal_letters = 0
     for letter in letters:
         if letter.source_topic == intake:
             by_offset[(letter.source_partition, letter.source_offset)] = letter
@@ -115,7 +114,6 @@ def account(gateway: GatewayClient, runtime: Runtime, ledger: Ledger) -> Account
             else None
         )
         if request_id:
-            terminal_letters += 1
             outcomes[request_id].add(letter.event_id)
             kinds[request_id][letter.error_type] += 1
     # A dead letter of the request event itself ends it, with or without its id.
@@ -123,7 +121,6 @@ def account(gateway: GatewayClient, runtime: Runtime, ledger: Ledger) -> Account
         own = by_offset.get((int(sent.partition or 0), sent.offset or -1))
         if sent.request_id and own and own.error_type not in NOT_TERMINAL:
             if own.event_id not in outcomes[sent.request_id]:
-                terminal_letters += 1
                 kinds[sent.request_id][own.error_type] += 1
             outcomes[sent.request_id].add(own.event_id)
     ids = ledger.request_ids()
@@ -137,7 +134,9 @@ def account(gateway: GatewayClient, runtime: Runtime, ledger: Ledger) -> Account
         outcomes={rid: outcomes.get(rid, set()) for rid in ids},
         kinds={rid: kinds.get(rid, Counter()) for rid in ids},
         results=len(results),
-        dead_letters=terminal_letters,
+        dead_letters=sum(
+            n for rid in ids for kind, n in kinds.get(rid, Counter()).items() if kind != "result"
+        ),
         missing=missing,
         multi=multi,
         odd_unaccounted=odd_unaccounted,

@@ -163,7 +163,7 @@ class ChaosReport:
 _LOG_MARKERS = {
     "insert_retries": "ClickHouse insert failed",
     "dead_letter_lines": "dead letter (",
-    "agent_crashed": "Agent Crashed",
+    "agent_crashed": "Crashed reason=",
     "tracebacks": "Traceback (most recent call last)",
 }
 
