@@ -57,6 +57,10 @@ class CacheStore(Protocol):
     `get` is a synchronous read of the local view (a shared store serves it from its
     own replica of the data) and may return an expired entry: the caller checks
     `CacheEntry.fresh`. `put` may be asynchronous (a produce to a shared log).
+    Every replica's `get` returns the entry with every field as it was put (a shared
+    store may keep `stored_at` to the millisecond), so all report a hit alike. A
+    bounded store drops entries as misses, never as wrong hits.
+    `tests/contract/stores/test_cache_contract.py` holds every implementation to this.
     """
 
     def get(self, key: str) -> CacheEntry | None:
