@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from streams.broker._admin import ClientOptions, open_admin, security
 
@@ -27,9 +30,21 @@ async def describe_group(
     request_timeout: float = 10.0,
     options: ClientOptions | None = None,
 ) -> GroupInfo:
-    """The group's state and live members; ``options`` carries the security settings."""
+    """The group's state and live members; ``options`` carries the security settings.
+
+    On a fresh cluster the first lookup creates ``__consumer_offsets`` and answers
+    "coordinator not available": retriable errors are retried until ``request_timeout``.
+    """
+    deadline = time.monotonic() + request_timeout
     async with open_admin(bootstrap, request_timeout, options=options) as admin:
-        response = await admin.describe_consumer_groups([group_id])
+        while True:
+            try:
+                response = await admin.describe_consumer_groups([group_id])
+                break
+            except KafkaError as exc:
+                if not exc.retriable or time.monotonic() >= deadline:
+                    raise
+                await asyncio.sleep(0.2)
     group = response[0].to_object()["groups"][0]
     return GroupInfo(group_id, str(group["state"]), len(group["members"]))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import click
+from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
@@ -89,21 +90,21 @@ def _roles_table(settings: Settings) -> Table:
     runtime = build_runtime(settings)
     options = client_options(settings)
 
-    async def facts() -> list[tuple[str, GroupInfo, int | None]]:
-        rows = []
-        for role in all_roles(runtime):
-            group = group_id(runtime, role)
-            rows.append(
-                (
-                    role,
-                    await describe_group(settings.kafka_bootstrap, group, options=options),
-                    await group_lag(settings.kafka_bootstrap, group, options=options),
-                )
+    async def facts(role: str) -> tuple[GroupInfo, int | None]:
+        group = group_id(runtime, role)
+        try:
+            return (
+                await describe_group(settings.kafka_bootstrap, group, options=options),
+                await group_lag(settings.kafka_bootstrap, group, options=options),
             )
-        return rows
+        except KafkaError as exc:  # one role's trouble must not hide the others
+            return GroupInfo(group, f"unknown ({type(exc).__name__})", 0), None
+
+    async def rows() -> list[tuple[str, GroupInfo, int | None]]:
+        return [(role, *await facts(role)) for role in all_roles(runtime)]
 
     table = Table("role", "group", "state", "members", "lag", title="roles")
-    for role, info, lag in asyncio.run(facts()):
+    for role, info, lag in asyncio.run(rows()):
         table.add_row(
             role, info.group_id, info.state, str(info.members), "-" if lag is None else str(lag)
         )

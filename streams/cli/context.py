@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from streams.settings import Settings, env_var, load_settings
 
@@ -45,7 +46,7 @@ pass_cli = click.make_pass_decorator(CliContext, ensure=True)
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """One clear error line on stderr, then exit."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 
