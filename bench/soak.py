@@ -101,7 +101,16 @@ class Soak:
                 except Exception:  # noqa: BLE001  # a sample, not a verdict: ask again later
                     lag[role] = None
             outcomes = await asyncio.to_thread(self.count_outcomes)
-            self.samples.append(Sample(time.monotonic() - self.t0, self.phase, rss, lag, outcomes))
+            sample = Sample(time.monotonic() - self.t0, self.phase, rss, lag, outcomes)
+            self.samples.append(sample)
+            log.info(
+                "%s t=%.0fs rss MiB %s lag %s outcomes %d",
+                sample.phase,
+                sample.t,
+                {name: round(value / MIB) for name, value in rss.items()},
+                lag,
+                outcomes,
+            )
             await asyncio.sleep(SAMPLE_S)
 
     async def wait_outcomes(self, want: int, limit_s: float) -> float:
