@@ -235,6 +235,17 @@ def test_a_wrong_password_is_one_error_line(running: Deployment, args: list[str]
     assert "Traceback" not in done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    if args[0] in ("up", "status"):  # the admin paths probe first and say why
+        assert "refused the SASL_SSL credentials" in lines[0]
+        assert f"[bootstrap {running.kafka.bootstrap}]" in lines[0]
+
+
+def test_an_untrusted_certificate_is_one_error_line(running: Deployment) -> None:
+    system_cas = running.settings.model_copy(update={"kafka_ssl_cafile": None})
+    done = running.cli("up", settings=system_cas)
+    assert done.returncode != 0
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "TLS handshake failed" in lines[0], done.stderr
 
 
 def test_demo_runs_through_sasl_ssl(
@@ -282,6 +293,9 @@ def test_no_secret_leaks_anywhere(running: Deployment) -> None:
         "repr(settings)": repr(settings),
         "str(settings)": str(settings),
         "worker logs": _read_logs(settings.data_dir),
+        "broker logs": _read_logs(running.kafka.broker.paths.root),
+        # The broker's own JAAS line holds only its inter-broker user's password.
+        "server.properties": running.kafka.broker.paths.properties.read_text("latin-1"),
     }
     assert places["worker logs"], "the worker wrote no log"
     for args, text in running.outputs:
@@ -300,6 +314,6 @@ def test_no_secret_leaks_anywhere(running: Deployment) -> None:
     places["dead-letter topic"] = letters.decode("utf-8", errors="replace")
     leaks = [(where, s) for where, text in places.items() for s in secrets if s in text]
     assert leaks == []
-    assert settings.kafka_sasl_password is not None
+    assert settings.as_dict()["kafka_sasl_password"] == "**********"
     assert settings.to_env()["AGENTBUS_KAFKA_SASL_PASSWORD"] == running.kafka.password
     assert os.environ.get("OPENAI_API_KEY") == PLANTED["OPENAI_API_KEY"]
