@@ -12,13 +12,15 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
 
-def spawn_detached(command: Sequence[str], *, console_log: Path, cwd: Path) -> int:
+def spawn_detached(
+    command: Sequence[str], *, console_log: Path, cwd: Path, env: Mapping[str, str] | None = None
+) -> int:
     """Start ``command`` in its own session with output appended to ``console_log``.
 
     Returns the pid. A daemon thread waits on the child so that, when it exits while
@@ -30,6 +32,7 @@ def spawn_detached(command: Sequence[str], *, console_log: Path, cwd: Path) -> i
         process = subprocess.Popen(
             list(command),
             cwd=cwd,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

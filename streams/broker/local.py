@@ -151,6 +151,7 @@ class LocalKafka:
             done = subprocess.run(
                 command,
                 cwd=self.paths.root,
+                env=java_env(),
                 capture_output=True,
                 text=True,
                 timeout=180,
@@ -259,6 +260,7 @@ class LocalKafka:
             self.java_command(java, "kafka.Kafka", str(self.paths.properties)),
             console_log=self.paths.console_log,
             cwd=self.paths.root,
+            env=java_env(),
         )
         _write_atomic(self.paths.pid_file, f"{pid}\n")
         return pid
@@ -325,6 +327,13 @@ def _port_in_use(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def java_env() -> dict[str, str]:
+    """Our environment with a UTF-8 locale: the JVM encodes file names and decodes its
+    arguments with the locale's charset, so under ``LANG=C`` a data directory such as
+    ``/tmp/données`` could be neither passed nor opened."""
+    return {**os.environ, "LC_ALL": "C.UTF-8"}
 
 
 def _write_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:

@@ -15,7 +15,7 @@ import javaproperties
 import pytest
 
 from streams.broker import LocalKafka, LocalKafkaConfig, SaslSslListener, ScramUser, _properties
-from streams.broker.local import _write_atomic, scram_credential
+from streams.broker.local import _write_atomic, java_env, scram_credential
 
 NON_ASCII = "données/ä漢/😀"
 
@@ -165,3 +165,10 @@ def test_scram_names_and_ports_are_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match="must differ"):
         LocalKafkaConfig(data_dir=tmp_path, port=19092, sasl_ssl=listener)
+
+
+def test_the_jvm_runs_with_a_utf8_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under LANG=C the JVM could neither decode a non-ASCII path argument nor open it.
+    monkeypatch.setenv("LC_ALL", "C")
+    monkeypatch.setenv("LANG", "C")
+    assert java_env()["LC_ALL"] == "C.UTF-8"
