@@ -27,8 +27,11 @@ from streams.broker import (
 )
 from streams.broker._admin import split_bootstrap
 from streams.broker.jars import ensure_jars, infra_dir, kafka_version, require_java
+from streams.broker.ports import free_ports
 from streams.broker.topics import _create_missing
+from streams.roles.runtime import build_runtime
 from streams.settings import Settings
+from streams.stack import StackError, bring_up
 from streams.topics import Topics
 
 
@@ -361,3 +364,17 @@ def test_topics_are_created_with_their_replication_factor() -> None:
 def test_deployment_topics_take_the_configured_replication_factor() -> None:
     topics = Topics(Settings(replication_factor=3), fintech_system())
     assert {spec.replication for spec in topics.specs()} == {3}
+
+
+def test_up_does_not_start_a_plaintext_broker_for_a_secured_config(tmp_path: Path) -> None:
+    (port,) = free_ports(1)  # nothing listens there
+    settings = Settings(
+        data_dir=tmp_path,
+        kafka_bootstrap=f"127.0.0.1:{port}",
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_mechanism="SCRAM-SHA-512",
+        kafka_sasl_username="alice",
+    )
+    with pytest.raises(StackError, match="starts only PLAINTEXT brokers, not SASL_SSL"):
+        bring_up(build_runtime(settings))
+    assert not (tmp_path / "kafka").exists()
