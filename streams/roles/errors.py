@@ -85,5 +85,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
         current = current.__cause__
     return chain
 
+
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:500]

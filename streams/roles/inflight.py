@@ -27,8 +27,10 @@ own stream buffer is full): backpressure all the way to the broker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +63,9 @@ class InFlightWindow:
     send: Callable[[Emit], Awaitable[None]]
     recover: Recover
     halt: Callable[[RoleHalted], None]
+    guard: Callable[[], AbstractAsyncContextManager[None]] = contextlib.nullcontext
+    """Held around "send one event's outputs, then ack it" (a transaction must not
+    commit in between)."""
     _pending: dict[Any, deque[_Slot]] = field(default_factory=dict)
     _locks: dict[Any, asyncio.Lock] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -112,9 +117,10 @@ class InFlightWindow:
         async with self._locks[tp]:
             while queue and queue[0].done and self.halted is None:
                 head = queue[0]
-                await self._send_all(head)
-                queue.popleft()
-                await self.ack(head.event)
+                async with self.guard():
+                    await self._send_all(head)
+                    queue.popleft()
+                    await self.ack(head.event)
 
     async def _send_all(self, slot: _Slot) -> None:
         emits = list(slot.emits)

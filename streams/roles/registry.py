@@ -16,6 +16,7 @@ from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import register_sink
 from streams.roles.specialist import register_specialist
+from streams.roles.transactions import read_committed
 from streams.shared.state import SharedState
 from streams.warehouse import Warehouse
 
@@ -74,9 +75,12 @@ def build_app(
         broker_session_timeout=settings.kafka_session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 3),
         producer_acks=-1,
-        processing_guarantee=settings.processing_guarantee,
         producer_linger_ms=5,
     )
+    if settings.processing_guarantee == "exactly_once":
+        # Our own transactions carry the outputs (streams.roles.transactions); Faust
+        # only has to read what upstream roles committed.
+        read_committed(app)
     if role == "router":
         stats = register_router(app, runtime)
     elif role == "sink":

@@ -87,7 +87,7 @@ def register_router(app: faust.App, runtime: Runtime) -> RoleStats:
 
     @app.agent(intake, name=ROLE)
     async def route(stream: Any) -> None:
-        await consume_in_order(app, stream, handle, router.dead, stats, limit=_IN_FLIGHT)
+        await consume_in_order(app, runtime, stream, handle, router.dead, stats, limit=_IN_FLIGHT)
 
     return stats
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from streams.events import child_envelope, derived_id
 from streams.roles.errors import EventFailed, RoleHalted, verdict_for
 from streams.roles.inflight import Handler, InFlightWindow
 from streams.roles.messages import Emit, KafkaMessage, RequestIds, where
+from streams.roles.transactions import TransactionalOutputs
 from streams.settings import Settings
 from streams.topics import Topics
 
@@ -108,7 +110,7 @@ class DeadLetters:
         envelope = child_envelope(cause, producer=self._role, kind="deadletter")
         if ids is None:
             envelope["parent_span_id"] = None
-        request_id = ids.request_id if ids else None
+        request_id = ids.request_id if ids else _key_as_id(message.key)
         body = (
             raw if raw is not None else message.value if isinstance(message.value, bytes) else b""
         )
@@ -145,6 +147,18 @@ class DeadLetters:
         log.error("handler of %s failed at %s", self._role, where(message), exc_info=cause)
         reason = f"{type(cause).__name__}: {cause}"
         return [self.letter(message, reason=reason, error_type="handler_error", ids=ids)]
+
+
+def _key_as_id(key: bytes | None) -> str | None:
+    """The message key as a request id when it reads as one: producers key intake by
+    ``request_id``, so an event too odd to decode can still be found by it."""
+    if not key or len(key) > 200:
+        return None
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() else None
 
 
 def halt_process(halted: RoleHalted) -> None:
@@ -194,6 +208,7 @@ class FaustSender:
 
 async def consume_in_order(
     app: Any,
+    runtime: Runtime,
     stream: Any,
     handler: Handler,
     dead: DeadLetters,
@@ -203,15 +218,41 @@ async def consume_in_order(
 ) -> None:
     """The body of every event-at-a-time role: up to ``limit`` events in flight; each
     ends as its outputs or its dead letters, sent and acked in offset order; a role
-    that cannot go on halts the process."""
+    that cannot go on halts the process. Under ``exactly_once`` the outputs and
+    offsets commit together in Kafka transactions."""
     manual = stream.noack()
-    sender = FaustSender(app, dead.role, stats)
-    window = InFlightWindow(
-        limit, ack=manual.ack, send=sender.send, recover=dead.recover, halt=halt_process
-    )
+    if runtime.settings.processing_guarantee == "exactly_once":
+        outputs = TransactionalOutputs(
+            runtime.settings, app.conf.id, dead.role, manual.ack, halt_process
+        )
+        await outputs.start()
+        window = InFlightWindow(
+            limit,
+            ack=outputs.ack,
+            send=_counting(outputs.send, stats),
+            recover=dead.recover,
+            halt=halt_process,
+            guard=outputs.guard,
+        )
+    else:
+        sender = FaustSender(app, dead.role, stats)
+        window = InFlightWindow(
+            limit, ack=manual.ack, send=sender.send, recover=dead.recover, halt=halt_process
+        )
     async for event in manual.events():
         stats.consumed += 1
         await window.admit(event, handler)
+
+
+def _counting(
+    send: Callable[[Emit], Awaitable[None]], stats: RoleStats
+) -> Callable[[Emit], Awaitable[None]]:
+    async def counted(emit: Emit) -> None:
+        await send(emit)
+        if emit.record != "DeadLetter":
+            stats.produced += 1
+
+    return counted
 
 
 def build_runtime(settings: Settings, system: AgentSystem | None = None) -> Runtime:

@@ -152,6 +152,7 @@ def register_specialist(
         await shared.start()
         await consume_in_order(
             app,
+            runtime,
             stream,
             specialist.handle,
             specialist.dead,

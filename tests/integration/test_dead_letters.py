@@ -74,3 +74,50 @@ def test_bad_input_is_dead_lettered_and_later_requests_are_served(stack: Stack) 
     stack.wait_until(
         lambda: stack.scalar("SELECT count() FROM agentbus.requests FINAL") == 2, 30, "2 requests"
     )
+
+
+async def _submit_big_then_normal(stack: Stack, big_input: str) -> tuple[str, str]:
+    async with AgentbusClient(stack.runtime) as client:
+        # Same key, so both land on one partition: the normal request must not be lost
+        # behind the big one (finding 1: the router crashed and both vanished).
+        big = await client.submit(big_input, request_id="req-big", session_id="s")
+        await client.flush()
+        normal = await client.submit("card refund please", request_id="req-big")
+        await client.flush()
+    return big.request_id, normal.request_id
+
+
+def test_a_request_too_large_to_forward_is_a_too_large_dead_letter_and_the_next_is_served(
+    stack: Stack,
+) -> None:
+    worker = stack.start_all(intake_max_bytes=200_000)
+    asyncio.run(_submit_big_then_normal(stack, "x" * 900_000))
+
+    stack.wait_until(
+        lambda: (
+            stack.scalar(
+                "SELECT count() FROM agentbus.dead_letters FINAL WHERE error_type = 'too_large'"
+            )
+            == 1
+        ),
+        60,
+        "the too_large dead letter",
+    )
+    stack.wait_until(
+        lambda: stack.scalar("SELECT count() FROM agentbus.results FINAL") == 1,
+        60,
+        "the result of the normal request",
+    )
+    reason, request_id, raw = (
+        stack.gateway()
+        .query(
+            "SELECT reason, request_id, length(raw) FROM agentbus.dead_letters FINAL "
+            "WHERE error_type = 'too_large'"
+        )
+        .rows[0]
+    )
+    assert "over the intake limit of 200000 bytes" in reason
+    assert 0 < raw <= 64 * 1024, "the raw head travels, cut to fit the broker"
+    assert request_id == "req-big"  # not decoded: found by the message key
+    assert worker.alive()
+    assert "Agent Crashed" not in worker.log_file.read_text()
