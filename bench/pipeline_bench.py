@@ -71,7 +71,7 @@ from streams.broker import LocalKafka, LocalKafkaConfig, TopicSpec, ensure_topic
 from streams.broker.ports import free_ports
 from streams.client import AgentbusClient
 from streams.events import envelope
-from streams.roles.router import task_event
+from streams.records import task_record
 from streams.roles.runtime import Runtime, build_runtime
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
@@ -230,7 +230,7 @@ async def _one_hop(runtime: Runtime, source: str, sink: str, count: int, timeout
                 for record in records:
                     request = codec.decode_as("AgentRequest", record.value)
                     decision = classifier.decide(str(request["input"]), request["target_agent"])
-                    task = task_event(request, decision, "bench-raw")
+                    task = task_record(request, decision, "bench-raw")
                     await producer.send(sink, codec.encode("AgentTask", task), key=record.key)
                     done += 1
         await producer.flush()

@@ -14,9 +14,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.invocation import AttemptRecord, InvocationOutcome
-from streams.events import child_envelope, envelope, new_id, new_trace_id
+from agents.routing import RoutingDecision
+from streams.events import child_envelope, derived_id, envelope, new_id, new_trace_id
 
-__all__ = ["ATTEMPT_ONLY_FIELDS", "invocation_record", "request_record", "result_record"]
+__all__ = [
+    "ATTEMPT_ONLY_FIELDS",
+    "invocation_record",
+    "request_record",
+    "result_record",
+    "task_record",
+]
 
 ATTEMPT_ONLY_FIELDS = frozenset({"priced", "at", "contract_violation"})
 """``AttemptRecord`` fields that are not ``Invocation`` fields (the rest map by name)."""
@@ -41,6 +48,24 @@ def request_record(
         "target_agent": target_agent,
         "metadata": dict(metadata or {}),
         "session_id": session_id,
+    }
+
+
+def task_record(
+    request: dict[str, Any], decision: RoutingDecision, producer: str
+) -> dict[str, Any]:
+    """The ``AgentTask`` for a routed request; its ids derive from the request event, so
+    routing the same request again yields the same task."""
+    return {
+        **child_envelope(request, producer=producer, kind="task"),
+        "request_id": request["request_id"],
+        "task_id": derived_id(str(request["event_id"]), "task-id"),
+        "tenant": request["tenant"],
+        "agent": decision.agent,
+        "input": request["input"],
+        "routing_reason": decision.reason,
+        "routing_confidence": decision.confidence,
+        "metadata": request["metadata"],
     }
 
 

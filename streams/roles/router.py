@@ -15,14 +15,14 @@ from typing import Any
 import faust
 
 from agents.errors import UnknownAgent
-from agents.routing import KeywordClassifier, RoutingDecision
+from agents.routing import KeywordClassifier
 from streams.codec import DecodeError
-from streams.events import child_envelope, derived_id
+from streams.records import task_record
 from streams.roles.errors import EventFailed
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
 from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
 
-__all__ = ["Router", "register_router", "task_event"]
+__all__ = ["Router", "register_router"]
 
 log = logging.getLogger("agentbus.router")
 
@@ -70,7 +70,7 @@ class Router:
             decision = self._classifier.decide(str(request["input"]), request.get("target_agent"))
         except UnknownAgent as exc:
             return [self.dead.letter(message, reason=str(exc), error_type="unknown_agent", ids=ids)]
-        task = task_event(request, decision, ROLE)
+        task = task_record(request, decision, ROLE)
         topic = self._runtime.topics.tasks(decision.agent)
         encoded = self._codec.encode("AgentTask", task)
         return [Emit(topic, ids.request_id.encode(), encoded, "AgentTask")]
@@ -90,19 +90,3 @@ def register_router(app: faust.App, runtime: Runtime) -> RoleStats:
         await consume_in_order(app, runtime, stream, handle, router.dead, stats, limit=_IN_FLIGHT)
 
     return stats
-
-
-def task_event(request: dict[str, Any], decision: RoutingDecision, producer: str) -> dict[str, Any]:
-    """The ``AgentTask`` for a routed request; its ids derive from the request event, so
-    routing the same request again yields the same task."""
-    return {
-        **child_envelope(request, producer=producer, kind="task"),
-        "request_id": request["request_id"],
-        "task_id": derived_id(str(request["event_id"]), "task-id"),
-        "tenant": request["tenant"],
-        "agent": decision.agent,
-        "input": request["input"],
-        "routing_reason": decision.reason,
-        "routing_confidence": decision.confidence,
-        "metadata": request["metadata"],
-    }

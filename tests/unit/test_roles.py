@@ -16,10 +16,10 @@ from agents import SimConfig, SimProvider
 from agents.invocation import InvocationDeps
 from agents.providers.base import ModelProvider, ModelRequest, ModelResponse
 from agents.system import AgentSystem
-from streams.records import request_record
+from streams.records import request_record, task_record
 from streams.roles.errors import EventFailed
 from streams.roles.messages import Emit
-from streams.roles.router import Router, task_event
+from streams.roles.router import Router
 from streams.roles.runtime import RoleStats, Runtime, build_runtime
 from streams.roles.sink import Sink
 from streams.roles.specialist import Specialist
@@ -144,7 +144,7 @@ def _task_message(runtime: Runtime, text: str, agent: str, offset: int = 0) -> F
     router = Router(runtime, RoleStats())
     request = request_record(text, producer="test", target_agent=agent)
     decision = router._classifier.decide(text, agent)
-    task = task_event(request, decision, "router")
+    task = task_record(request, decision, "router")
     return FakeMessage(
         runtime.topics.tasks(agent), runtime.codec.encode("AgentTask", task), offset=offset
     )
