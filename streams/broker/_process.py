@@ -48,14 +48,27 @@ def is_ours(pid: int, marker: str) -> bool:
 
     The marker (the generated properties path) guards against pid reuse and against
     a broker of another data directory.
+
+    A live JVM's ``/proc/<pid>/cmdline`` can read empty for a moment (seen during
+    start-up on a loaded machine); an empty answer is asked again for up to
+    ``_EMPTY_CMDLINE_PATIENCE`` s, or a starting broker would pass for dead and be
+    left running unowned.
     """
+    deadline = time.monotonic() + _EMPTY_CMDLINE_PATIENCE
     try:
         process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return False
-        return marker in process.cmdline()
+        while True:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return False
+            cmdline = process.cmdline()
+            if cmdline or time.monotonic() >= deadline:
+                return marker in cmdline
+            time.sleep(0.05)
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return False
+
+
+_EMPTY_CMDLINE_PATIENCE = 5.0
 
 
 def wait_gone(pid: int, marker: str, timeout: float) -> bool:

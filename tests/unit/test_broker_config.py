@@ -23,6 +23,7 @@ from streams.broker import (
     ToolchainError,
     TopicError,
     TopicSpec,
+    _process,
     _properties,
 )
 from streams.broker._admin import split_bootstrap
@@ -378,3 +379,23 @@ def test_up_does_not_start_a_plaintext_broker_for_a_secured_config(tmp_path: Pat
     with pytest.raises(StackError, match="starts only PLAINTEXT brokers, not SASL_SSL"):
         bring_up(build_runtime(settings))
     assert not (tmp_path / "kafka").exists()
+
+
+def test_a_momentarily_empty_cmdline_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Seen on a loaded machine: a starting JVM's /proc/<pid>/cmdline read empty once,
+    # and the broker passed for dead while it kept running.
+    answers = [[], [], ["java", "kafka.Kafka", "/data/kafka/server.properties"]]
+
+    class _Starting:
+        def __init__(self, pid: int) -> None:
+            self.pid = pid
+
+        def status(self) -> str:
+            return "running"
+
+        def cmdline(self) -> list[str]:
+            return answers.pop(0)
+
+    monkeypatch.setattr("streams.broker._process.psutil.Process", _Starting)
+    assert _process.is_ours(123, "/data/kafka/server.properties")
+    assert answers == []
