@@ -52,6 +52,7 @@ __all__ = [
     "InvocationOutcome",
     "InvocationStatus",
     "OutputValidator",
+    "ProviderResolver",
     "invoke",
 ]
 
@@ -62,6 +63,8 @@ InvocationStatus = Literal["ok", "degraded", "partial", "failed"]
 
 FallbackResolver = Callable[[str], AgentSpec]
 """Looks an agent up by name, e.g. `AgentSystem.get`."""
+ProviderResolver = Callable[[str], ModelProvider]
+"""The provider an agent calls, by agent name (its endpoint's pooled provider)."""
 OutputValidator = Callable[[AgentSpec, str], "str | None"]
 """Returns why `output` breaks `spec`'s output contract, or None if it is fine."""
 
@@ -178,6 +181,9 @@ class InvocationOutcome:
 class InvocationDeps:
     """What invocations share across calls: one per replica (process), long-lived.
 
+    `providers` resolves the provider of each agent (a fallback may call another
+    endpoint than the agent it stands in for); without it the provider given to
+    `invoke` serves every agent.
     `board` and `cache` may be shared by every replica (the defaults are in-process);
     the breakers built on `board` keep this replica's failure counts. `fallbacks`
     resolves `AgentSpec.fallback` names (pass `AgentSystem.get`); without it no
@@ -191,12 +197,14 @@ class InvocationDeps:
         board: BreakerBoard | None = None,
         cache: CacheStore | None = None,
         fallbacks: FallbackResolver | None = None,
+        providers: ProviderResolver | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.clock = clock
         self.sleep = sleep
         self.fallbacks = fallbacks
+        self.providers = providers
         self.board: BreakerBoard = board if board is not None else LocalBreakerBoard()
         self.cache: CacheStore = cache if cache is not None else LocalCacheStore(clock=clock)
         self.breakers = BreakerRegistry(self.board, clock=clock)
@@ -383,6 +391,12 @@ class _Invocation:
     def number(self) -> int:
         return next(self._numbers)
 
+    def provider_for(self, agent: str) -> ModelProvider:
+        """The provider `agent` calls: its endpoint's when the deps resolve providers."""
+        if self.deps.providers is not None:
+            return self.deps.providers(agent)
+        return self.provider
+
     def _cached(
         self, spec: AgentSpec, entry: CacheEntry, input_text: str, fallback_note: str | None
     ) -> _AgentRun:
@@ -466,7 +480,9 @@ class _AgentCall:
         started = time.perf_counter()
         response: ModelResponse | None = None
         try:
-            response = await _call(self.run.provider, request, agent=self.spec.name)
+            response = await _call(
+                self.run.provider_for(self.spec.name), request, agent=self.spec.name
+            )
         except ProviderError as exc:
             failure: ProviderError | None = exc
         except BaseException:
@@ -596,7 +612,7 @@ class _AgentCall:
             agent=self.spec.name,
             agent_version=self.spec.version,
             attempt=number,
-            provider=self.run.provider.name,
+            provider=self.run.provider_for(self.spec.name).name,
             model=model,
             tier=self.tier,
             outcome=outcome,
@@ -659,7 +675,7 @@ class _AgentCall:
                 agent=self.spec.name,
                 agent_version=self.spec.version,
                 attempt=number,
-                provider=self.run.provider.name,
+                provider=self.run.provider_for(self.spec.name).name,
                 model=plan.model,
                 tier=self.tier,
                 outcome="skipped",

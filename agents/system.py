@@ -8,6 +8,7 @@ from types import MappingProxyType
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 
 from agents.contracts.edge import Edge
+from agents.endpoints import SIM, ModelEndpoint, SimEndpoint
 from agents.errors import ConfigError, UnknownAgent
 from agents.spec import AgentSpec
 
@@ -32,8 +33,12 @@ class AgentSystem(BaseModel):
     """General agent for requests no specialist matches."""
     edges: tuple[Edge, ...] = ()
     """Where one agent's output feeds another's input; `agentbus contracts check` checks them."""
+    endpoints: tuple[ModelEndpoint, ...] = ()
+    """Model endpoints the agents call, by name (`AgentSpec.provider`); a `sim` endpoint
+    with the process's settings exists unless one of that name is declared."""
 
     _by_name: Mapping[str, AgentSpec] = PrivateAttr(default_factory=dict)
+    _endpoints: Mapping[str, ModelEndpoint] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _index_and_check(self) -> AgentSystem:
@@ -51,6 +56,21 @@ class AgentSystem(BaseModel):
         for spec in self.agents:
             _check_fallback_chain(self.name, spec, by_name)
         _check_edges(self.name, self.edges, by_name)
+        endpoints: dict[str, ModelEndpoint] = {SIM: SimEndpoint()}
+        declared: set[str] = set()
+        for endpoint in self.endpoints:
+            if endpoint.name in declared:
+                raise ConfigError(f"system {self.name!r} declares endpoint {endpoint.name!r} twice")
+            declared.add(endpoint.name)
+            endpoints[endpoint.name] = endpoint
+        for spec in self.agents:
+            if spec.provider not in endpoints:
+                raise ConfigError(
+                    f"system {self.name!r}: agent {spec.name!r} calls endpoint {spec.provider!r}, "
+                    f"which the system does not declare (declared: {', '.join(endpoints)})",
+                    agent=spec.name,
+                )
+        self._endpoints = MappingProxyType(endpoints)
         self._by_name = MappingProxyType(by_name)
         return self
 
@@ -68,6 +88,15 @@ class AgentSystem(BaseModel):
     def default(self) -> AgentSpec:
         """The spec of `default_agent`."""
         return self._by_name[self.default_agent]
+
+    def endpoint_of(self, agent: str) -> ModelEndpoint:
+        """The endpoint agent `agent` calls."""
+        return self._endpoints[self.get(agent).provider]
+
+    @property
+    def endpoint_names(self) -> tuple[str, ...]:
+        """Every endpoint, the implicit `sim` included."""
+        return tuple(self._endpoints)
 
     def get(self, name: str) -> AgentSpec:
         """The agent called `name`; raises `UnknownAgent` listing the known ones."""

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ENV_PREFIX", "Settings", "env_var", "load_settings"]
+__all__ = ["ENV_PREFIX", "Settings", "env_var", "load_settings", "secret_from_env"]
 
 ENV_PREFIX = "AGENTBUS_"
 
@@ -24,6 +24,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
+    system: str | None = Field(
+        default=None,
+        description="The AgentSystem to run, as module:attribute (an AgentSystem or a "
+        "function returning one). Default: the fintech reference system.",
+    )
     data_dir: Path = Field(
         default=Path(".agentbus"),
         description="Local broker data, the embedded ClickHouse store, logs and pid files.",
@@ -179,6 +184,13 @@ def _redact_url(url: str) -> str:
 def env_var(field: str) -> str:
     """The environment variable behind a settings field, for help texts."""
     return f"{ENV_PREFIX}{field.upper()}"
+
+
+def secret_from_env(variable: str) -> SecretStr | None:
+    """A secret (a model API key) from the environment variable a system names; None when
+    unset or empty. The value is wrapped at once so it never reaches a repr or a log."""
+    value = os.environ.get(variable)
+    return SecretStr(value) if value else None
 
 
 def load_settings(**overrides: Any) -> Settings:

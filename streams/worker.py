@@ -7,15 +7,18 @@ import logging
 
 import faust
 
-from agents.providers.sim import SimConfig, SimFaults, SimProvider
+from streams.providers import ProviderSet
 from streams.roles.registry import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
 from streams.shared.state import SharedState
+from streams.stack import StackError, broker_answers
 from streams.warehouse import Warehouse, open_warehouse
 
 __all__ = ["run_roles"]
 
 log = logging.getLogger("agentbus")
+
+_BROKER_WAIT_S = 30.0
 
 
 def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
@@ -26,26 +29,25 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
     """
     settings = runtime.settings
     roles = roles or all_roles(runtime)
+    # Faust would print a page of traceback for a cluster that is not there; say it in
+    # one line (a supervisor restarts the worker once the broker is back).
+    if not broker_answers(settings, _BROKER_WAIT_S):
+        raise StackError(
+            f"no Kafka broker answers at {settings.kafka_bootstrap} after "
+            f"{_BROKER_WAIT_S:.0f}s; start it (`agentbus up`) or check AGENTBUS_KAFKA_BOOTSTRAP"
+        )
     warehouse: Warehouse | None = None
     if "sink" in roles:
         warehouse = open_warehouse(settings.clickhouse_dsn)
         warehouse.apply_schema()
-    provider = SimProvider(
-        SimConfig(
-            seed=settings.sim_seed,
-            latency_scale=settings.sim_latency_scale,
-            latency_ms=settings.sim_latency_ms,
-            faults=SimFaults(
-                error_rate=settings.sim_error_rate,
-                timeout_rate=settings.sim_timeout_rate,
-                malformed_rate=settings.sim_malformed_rate,
-            ),
-        )
-    )
-    shared = SharedState(settings, runtime.codec, runtime.topics, provider, role=",".join(roles))
+    agents = [role.split(":", 1)[1] for role in roles if role.startswith("specialist:")]
+    providers = ProviderSet(runtime.system, settings, agents)
+    shared = SharedState(settings, runtime.codec, runtime.topics, providers, role=",".join(roles))
     built: list[tuple[str, faust.App, RoleStats]] = []
     for role in roles:
-        app, stats = build_app(role, runtime, provider=provider, warehouse=warehouse, shared=shared)
+        app, stats = build_app(
+            role, runtime, providers=providers, warehouse=warehouse, shared=shared
+        )
         built.append((role, app, stats))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -74,3 +76,5 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
             )
         if warehouse is not None:
             warehouse.close()
+        if not loop.is_closed():
+            loop.run_until_complete(providers.aclose())

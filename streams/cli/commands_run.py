@@ -41,5 +41,5 @@ def worker(state: CliContext, roles: tuple[str, ...]) -> None:
         fail(f"unknown role {unknown[0]!r}; known roles: {', '.join(known)}")
     try:
         run_roles(runtime, list(roles))
-    except WarehouseError as exc:
+    except (StackError, BrokerError, WarehouseError) as exc:
         fail(str(exc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -54,9 +55,19 @@ def _env_help(text: str, name: str) -> str:
     return f"{text} [env: {env_var(name)}]"
 
 
-def global_options(func: Any) -> Any:
-    """The options every command shares; each names its environment variable."""
-    options = [
+def _global_option_list() -> list[Any]:
+    """Fresh instances of the options every command shares; each names its variable."""
+    return [
+        click.option(
+            "--system",
+            default=None,
+            metavar="MODULE:ATTR",
+            help=_env_help(
+                "The AgentSystem to run (an AgentSystem or a function returning one); "
+                "default: the fintech reference system.",
+                "system",
+            ),
+        ),
         click.option(
             "--data-dir",
             type=click.Path(path_type=Path),
@@ -84,9 +95,52 @@ def global_options(func: Any) -> Any:
             help=_env_help("Log level.", "log_level"),
         ),
     ]
-    for option in reversed(options):
+
+
+GLOBAL_OPTION_NAMES = (
+    "system",
+    "data_dir",
+    "kafka_bootstrap",
+    "clickhouse_url",
+    "topic_prefix",
+    "log_level",
+)
+
+
+def global_options(func: Any) -> Any:
+    """Add the shared options to a command (the ``agentbus`` group itself)."""
+    for option in reversed(_global_option_list()):
         func = option(func)
     return func
+
+
+def accept_global_options_after(command: click.Command) -> None:
+    """Let ``command`` (and every subcommand of a group) take the shared options after
+    its name too (``agentbus sql --data-dir d …``); they override those given before."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options_after(sub)
+        return
+    holder = click.Command("holder")
+    for option in _global_option_list():
+        holder = option(holder)
+    command.params.extend(holder.params)
+    callback = command.callback
+    assert callback is not None
+
+    @functools.wraps(callback)
+    def with_globals(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(name, None) for name in GLOBAL_OPTION_NAMES}
+        given = {name: value for name, value in given.items() if value is not None}
+        if given:
+            state = click.get_current_context().ensure_object(CliContext)
+            state.overrides = {**state.overrides, **given}
+            state._settings = None
+            if "log_level" in given:
+                logging.getLogger().setLevel(str(given["log_level"]).upper())
+        return callback(*args, **kwargs)
+
+    command.callback = with_globals
 
 
 def configure_logging(level: str, *, long_running: bool) -> None:

@@ -13,17 +13,27 @@ from streams.cli.commands_query import sql, trace
 from streams.cli.commands_run import run, worker
 from streams.cli.commands_stack import down, status, up
 from streams.cli.commands_submit import submit
-from streams.cli.context import CliContext, configure_logging, global_options
+from streams.cli.context import (
+    CliContext,
+    accept_global_options_after,
+    configure_logging,
+    fail,
+    global_options,
+)
 from streams.cli.demo import demo
+from streams.providers import EndpointError
+from streams.system_loader import SystemLoadError
 
 __all__ = ["cli", "main"]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="agentbus", prog_name="agentbus")
 @global_options
 @click.pass_context
 def cli(
     ctx: click.Context,
+    system: str | None,
     data_dir: Path | None,
     kafka_bootstrap: str | None,
     clickhouse_url: str | None,
@@ -36,6 +46,7 @@ def cli(
     and every step lands in ClickHouse. Start with `agentbus demo`.
     """
     overrides: dict[str, Any] = {
+        "system": system,
         "data_dir": data_dir,
         "kafka_bootstrap": kafka_bootstrap,
         "clickhouse_url": clickhouse_url,
@@ -50,11 +61,19 @@ def cli(
 
 
 for command in (up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo):
+    accept_global_options_after(command)
     cli.add_command(command)
 
 
 def main() -> None:
-    cli(prog_name="agentbus")
+    """The console script: one error line (exit 2) for a system that cannot be loaded,
+    one line (exit 1) for an endpoint that cannot be built."""
+    try:
+        cli(prog_name="agentbus")
+    except SystemLoadError as exc:
+        fail(str(exc), code=2)
+    except EndpointError as exc:
+        fail(str(exc))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import faust
 
-from agents.providers.base import ModelProvider
 from streams.kafka_options import faust_credentials
+from streams.providers import ProviderSet
 from streams.roles.errors import RoleError
 from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
@@ -43,11 +43,11 @@ def build_app(
     role: str,
     runtime: Runtime,
     *,
-    provider: ModelProvider | None = None,
+    providers: ProviderSet | None = None,
     warehouse: Warehouse | None = None,
     shared: SharedState | None = None,
 ) -> tuple[faust.App, RoleStats]:
-    """The Faust app running ``role``. Specialists need a provider and the process's
+    """The Faust app running ``role``. Specialists need the providers and the process's
     shared state, the sink a warehouse."""
     settings = runtime.settings
     datadir = settings.data_dir / "faust" / role.replace(":", "-")
@@ -91,9 +91,9 @@ def build_app(
         agent = role.split(":", 1)[1]
         if agent not in runtime.system.names:
             raise RoleError(f"unknown agent {agent!r}; known: {', '.join(runtime.system.names)}")
-        if provider is None or shared is None:
-            raise RoleError("a specialist role needs a model provider and shared state")
-        stats = register_specialist(app, runtime, agent, provider, shared)
+        if providers is None or shared is None:
+            raise RoleError("a specialist role needs the model providers and shared state")
+        stats = register_specialist(app, runtime, agent, providers, shared)
     else:
         raise RoleError(f"unknown role {role!r}; known: {', '.join(all_roles(runtime))}")
     return app, stats

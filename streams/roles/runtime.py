@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from streams.roles.inflight import Handler, InFlightWindow
 from streams.roles.messages import Emit, KafkaMessage, RequestIds, where
 from streams.roles.transactions import TransactionalOutputs
 from streams.settings import Settings
+from streams.system_loader import load_system
 from streams.topics import Topics
 
 __all__ = [
@@ -239,9 +241,14 @@ async def consume_in_order(
         window = InFlightWindow(
             limit, ack=manual.ack, send=sender.send, recover=dead.recover, halt=halt_process
         )
-    async for event in manual.events():
-        stats.consumed += 1
-        await window.admit(event, handler)
+    try:
+        async for event in manual.events():
+            stats.consumed += 1
+            await window.admit(event, handler)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001  # never a crashed agent in a live process
+        halt_process(RoleHalted(dead.role, "its event loop", exc))
 
 
 def _counting(
@@ -261,7 +268,9 @@ def build_runtime(settings: Settings, system: AgentSystem | None = None) -> Runt
         SchemaRegistryClient(settings.schema_registry_url) if settings.schema_registry_url else None
     )
     codec = AvroCodec(SchemaSet.load(default_avro_dir()), registry=registry)
-    system = _with_overrides(system or fintech_system(), settings)
+    if system is None:
+        system = load_system(settings.system) if settings.system else fintech_system()
+    system = _with_overrides(system, settings)
     return Runtime(settings=settings, codec=codec, topics=Topics(settings, system), system=system)
 
 
@@ -284,4 +293,5 @@ def _with_overrides(system: AgentSystem, settings: Settings) -> AgentSystem:
         agents=tuple(specs),
         default_agent=system.default_agent,
         edges=system.edges,
+        endpoints=system.endpoints,
     )

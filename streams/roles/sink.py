@@ -37,7 +37,8 @@ __all__ = ["Sink", "register_sink"]
 log = logging.getLogger("agentbus.sink")
 
 ROLE = "sink"
-_RETRY_MAX_S = 30.0
+# A store back from an outage is written to within this long.
+_RETRY_MAX_S = 5.0
 
 
 class Sink:
@@ -106,9 +107,7 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             else:
                 return
 
-    @app.agent(source, name=ROLE)
-    async def run(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
-        manual = stream.noack()
+    async def take(manual: Any) -> None:
         async for events in manual.take_events(
             settings.sink_batch_size, within=settings.sink_flush_seconds
         ):
@@ -126,6 +125,15 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             stats.produced += len(rows)
             for event in events:
                 await manual.ack(event)
+
+    @app.agent(source, name=ROLE)
+    async def run(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
+        try:
+            await take(stream.noack())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001  # never a crashed agent in a live process
+            halt_process(RoleHalted(ROLE, "its event loop", exc))
 
     if warehouse.embedded:
         gateway = GatewayServer(warehouse, settings.data_dir)

@@ -23,10 +23,18 @@ from agents.contracts.validator import contract_violation
 from agents.invocation import InvocationContext, InvocationDeps, invoke
 from agents.providers.base import ModelProvider
 from streams.codec import DecodeError
+from streams.providers import ProviderSet
 from streams.records import invocation_record, result_record
-from streams.roles.errors import EventFailed
+from streams.roles.errors import EventFailed, RoleHalted
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
-from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
+from streams.roles.runtime import (
+    DeadLetters,
+    RoleStats,
+    Runtime,
+    consume_in_order,
+    halt_process,
+    raw_topic,
+)
 from streams.shared.state import SharedState
 
 __all__ = ["Specialist", "register_specialist", "role_name"]
@@ -128,7 +136,7 @@ class Specialist:
 
 
 def register_specialist(
-    app: faust.App, runtime: Runtime, agent: str, provider: ModelProvider, shared: SharedState
+    app: faust.App, runtime: Runtime, agent: str, providers: ProviderSet, shared: SharedState
 ) -> RoleStats:
     """Add the specialist agent for ``agent`` to ``app``; returns its live counters.
 
@@ -136,8 +144,13 @@ def register_specialist(
     first task is taken; every specialist of the process uses the same one.
     """
     stats = RoleStats()
-    deps = InvocationDeps(board=shared.breakers, cache=shared.cache, fallbacks=runtime.system.get)
-    specialist = Specialist(runtime, agent, provider, deps, stats)
+    deps = InvocationDeps(
+        board=shared.breakers,
+        cache=shared.cache,
+        fallbacks=runtime.system.get,
+        providers=providers.for_agent,
+    )
+    specialist = Specialist(runtime, agent, providers.for_agent(agent), deps, stats)
     source = raw_topic(app, runtime.topics.tasks(agent))
 
     @app.service
@@ -149,7 +162,10 @@ def register_specialist(
 
     @app.agent(source, name=specialist.role.replace(":", "-"))
     async def run(stream: Any) -> None:
-        await shared.start()
+        try:
+            await shared.start()
+        except Exception as exc:  # noqa: BLE001  # without shared state no task can run
+            halt_process(RoleHalted(specialist.role, "starting the shared state", exc))
         await consume_in_order(
             app,
             runtime,

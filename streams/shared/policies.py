@@ -11,7 +11,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from agents.providers.sim import SimFaults, SimProvider
+from agents.providers.faults import FaultTarget
+from agents.providers.sim import SimFaults
 from streams.codec import AvroCodec
 from streams.events import envelope, new_trace_id
 from streams.settings import Settings
@@ -73,7 +74,7 @@ class PolicyBoard(Protocol):
 class _Policies:
     """The policies in force and their effect on one sim provider (shared by both boards)."""
 
-    def __init__(self, provider: SimProvider) -> None:
+    def __init__(self, provider: FaultTarget) -> None:
         self._provider = provider
         self._in_force: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -106,7 +107,7 @@ class _Policies:
 class LocalPolicyBoard:
     """A ``PolicyBoard`` within one process: ``publish`` applies at once."""
 
-    def __init__(self, provider: SimProvider) -> None:
+    def __init__(self, provider: FaultTarget) -> None:
         self._policies = _Policies(provider)
 
     def current(self, kind: str, target: str) -> Mapping[str, Any] | None:
@@ -121,7 +122,7 @@ class PolicyFollower:
     they arrive; ``start()`` before use, ``stop()`` after."""
 
     def __init__(
-        self, settings: Settings, codec: AvroCodec, topic: str, provider: SimProvider
+        self, settings: Settings, codec: AvroCodec, topic: str, provider: FaultTarget
     ) -> None:
         self._policies = _Policies(provider)
         self._view = TopicView(settings, codec, topic, self._apply)

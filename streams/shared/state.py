@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from agents.providers.sim import SimProvider
+from agents.providers.faults import FaultTarget
 from streams.codec import AvroCodec
 from streams.settings import Settings
 from streams.shared.breakers import KafkaBreakerBoard
@@ -23,11 +23,11 @@ class SharedState:
     """
 
     def __init__(
-        self, settings: Settings, codec: AvroCodec, topics: Topics, provider: SimProvider, role: str
+        self, settings: Settings, codec: AvroCodec, topics: Topics, faults: FaultTarget, role: str
     ) -> None:
         self.breakers = KafkaBreakerBoard(settings, codec, topics.breakers, role=role)
         self.cache = KafkaCacheStore(settings, codec, topics.cache, role=role)
-        self.policies = PolicyFollower(settings, codec, topics.policies, provider)
+        self.policies = PolicyFollower(settings, codec, topics.policies, faults)
         self._lock = asyncio.Lock()
         self._started = False
 
