@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from rich.console import Console
 
-from streams.cli.context import CliContext, fail, pass_cli
+from streams.cli.context import CliContext, fail, kafka_failure, pass_cli
 from streams.kafka_options import client_options
 from streams.roles.runtime import Runtime, build_runtime
 from streams.shared.policies import chaos_policy
@@ -73,5 +73,7 @@ def chaos(
     try:
         asyncio.run(_publish(runtime, policy))
     except KafkaError as exc:
-        fail(f"could not publish to {runtime.topics.policies}: {exc}")
+        fail(
+            kafka_failure(runtime.settings, f"could not publish to {runtime.topics.policies}", exc)
+        )
     out.print(policy["reason"])

@@ -11,7 +11,7 @@ import click
 from aiokafka.errors import KafkaError
 from rich.console import Console
 
-from streams.cli.context import CliContext, fail, pass_cli
+from streams.cli.context import CliContext, fail, kafka_failure, pass_cli
 from streams.client import AgentbusClient
 from streams.roles.runtime import Runtime, build_runtime
 
@@ -80,6 +80,6 @@ def submit(
         ids = asyncio.run(_submit(runtime, items))
     except KafkaError as exc:
         where = f"{runtime.topics.intake} at {runtime.settings.kafka_bootstrap}"
-        fail(f"could not produce to {where}: {exc}")
+        fail(kafka_failure(runtime.settings, f"could not produce to {where}", exc))
     for request_id in ids:
         out.print(request_id, highlight=False)

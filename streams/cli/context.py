@@ -51,6 +51,19 @@ def fail(message: str, code: int = 1) -> NoReturn:
     sys.exit(code)
 
 
+def kafka_failure(settings: Settings, what: str, exc: Exception) -> str:
+    """The line for a Kafka client error: the broker's own refusal (bad credentials, an
+    untrusted certificate) when that is the cause, else ``what`` and the error."""
+    from streams.broker.errors import BrokerError  # noqa: PLC0415  # only on this error path
+    from streams.stack import broker_answers  # noqa: PLC0415
+
+    try:
+        broker_answers(settings, 3.0)
+    except BrokerError as refused:
+        return str(refused)
+    return f"{what}: {exc}"
+
+
 def _env_help(text: str, name: str) -> str:
     return f"{text} [env: {env_var(name)}]"
 
