@@ -96,3 +96,18 @@ def _kind(api: str, body: dict[str, Any]) -> str:
     if has_results:
         return "final"
     return "tool_call" if body.get("tools") else "answer"
+
+
+def main() -> None:
+    """``python -m tests.replay_server DIR``: serve DIR until killed; prints the URL."""
+    import sys  # noqa: PLC0415
+    import time  # noqa: PLC0415
+
+    with ReplayServer(Path(sys.argv[1])) as server:
+        print(server.url, flush=True)
+        while True:
+            time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()
