@@ -24,20 +24,33 @@ from streams.roles.runtime import Runtime, build_runtime
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
 from streams.warehouse.gateway import GatewayClient, find_gateway
+from tests.security_harness import NON_ASCII_DIR, secure_listener
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Apache Kafka 4 broker (KRaft), started once per test session."""
+def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
+    """A real Apache Kafka 4 broker (KRaft), started once per test session: PLAINTEXT
+    for most tests, and a SASL_SSL listener for the security tests; its data dir has
+    non-ASCII characters on purpose. The chaos suite restarts it mid-run."""
+    root = tmp_path_factory.mktemp("kafka") / NON_ASCII_DIR
     port, controller = free_ports(2)
     broker = LocalKafka(
         LocalKafkaConfig(
-            data_dir=tmp_path_factory.mktemp("kafka"), port=port, controller_port=controller
+            data_dir=root / "data",
+            port=port,
+            controller_port=controller,
+            sasl_ssl=secure_listener(root),
         )
     )
     broker.start()
-    yield broker.bootstrap
+    yield broker
     broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker: LocalKafka) -> str:
+    """The session broker's PLAINTEXT bootstrap address."""
+    return kafka_broker.bootstrap
 
 
 @dataclass

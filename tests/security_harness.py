@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from streams.broker import LocalKafka, LocalKafkaConfig, SaslSslListener, ScramUser
+from streams.broker import LocalKafka, SaslSslListener, ScramUser
 from streams.broker.ports import free_ports
 
 __all__ = ["SecureKafka", "make_certificates", "secure_kafka"]
@@ -118,13 +117,11 @@ def make_certificates(folder: Path, host: str = "127.0.0.1") -> tuple[Path, Path
     return cafile, keystore
 
 
-@pytest.fixture(scope="module")
-def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKafka]:
-    """A broker with only a SASL_SSL client listener, started once per test module."""
-    root = tmp_path_factory.mktemp("secure") / NON_ASCII_DIR
+def secure_listener(root: Path) -> SaslSslListener:
+    """A SASL_SSL (SCRAM-SHA-512) listener with certificates made under ``root``."""
     cafile, keystore = make_certificates(root / "tls")
-    sasl_port, unused_plaintext, controller = free_ports(3)
-    listener = SaslSslListener(
+    (sasl_port,) = free_ports(1)
+    return SaslSslListener(
         port=sasl_port,
         keystore=keystore,
         cafile=cafile,
@@ -132,18 +129,20 @@ def secure_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureKaf
             ScramUser("broker", secrets.token_urlsafe(16)),  # inter-broker identity
             ScramUser(CLIENT_USER, CLIENT_PASSWORD),
         ),
-        keep_plaintext=False,
+        keep_plaintext=True,
     )
-    broker = LocalKafka(
-        LocalKafkaConfig(
-            data_dir=root / "data",
-            port=unused_plaintext,
-            controller_port=controller,
-            sasl_ssl=listener,
-        )
+
+
+def secure_view(broker: LocalKafka) -> SecureKafka:
+    """How a client reaches ``broker``'s SASL_SSL listener."""
+    listener = broker.config.sasl_ssl
+    assert listener is not None, "the session broker has a SASL_SSL listener"
+    return SecureKafka(
+        broker, f"127.0.0.1:{listener.port}", listener.cafile, CLIENT_USER, CLIENT_PASSWORD
     )
-    broker.start()
-    try:
-        yield SecureKafka(broker, broker.bootstrap, cafile, CLIENT_USER, CLIENT_PASSWORD)
-    finally:
-        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_kafka(kafka_broker: LocalKafka) -> SecureKafka:
+    """The session broker's SASL_SSL listener (one broker per test run serves both)."""
+    return secure_view(kafka_broker)

@@ -168,14 +168,16 @@ def _sasl_ssl_properties(listener: SaslSslListener) -> dict[str, str]:
         "listener.name.sasl_ssl.ssl.truststore.type": "PEM",
         "listener.name.sasl_ssl.ssl.truststore.location": str(listener.cafile),
     }
+    # The listener needs its JAAS entry whether or not brokers talk over it: without
+    # one Kafka refuses to start ("Could not find a 'KafkaServer' … entry").
+    broker = listener.users[0]
+    props[f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config"] = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{broker.name}" password="{_jaas_quote(broker.password)}";'
+    )
     if not listener.keep_plaintext:
-        broker = listener.users[0]
         props["inter.broker.listener.name"] = "SASL_SSL"
         props["sasl.mechanism.inter.broker.protocol"] = mechanism
-        props[f"listener.name.sasl_ssl.{mechanism.lower()}.sasl.jaas.config"] = (
-            "org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{broker.name}" password="{_jaas_quote(broker.password)}";'
-        )
     return props
 
 

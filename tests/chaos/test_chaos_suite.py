@@ -5,13 +5,11 @@ odd event as a dead letter that says why."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streams.broker import LocalKafka, LocalKafkaConfig
-from streams.broker.ports import free_ports
+from streams.broker import LocalKafka
 from tests.chaos.suite import ChaosPlan, chaos_settings, run_chaos
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -19,25 +17,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 PLAN = ChaosPlan(requests=450, rate=5.0, kills=10, broker_restarts=1, outage_s=8.0)
 
 
-@pytest.fixture(scope="module")
-def chaos_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka]:
-    """A broker of this module's own: the run restarts it, other tests must not notice."""
-    port, controller = free_ports(2)
-    broker = LocalKafka(
-        LocalKafkaConfig(
-            data_dir=tmp_path_factory.mktemp("chaos-kafka"), port=port, controller_port=controller
-        )
-    )
-    broker.start()
-    yield broker
-    broker.stop()
-
-
 def test_every_request_has_exactly_one_outcome_under_chaos(
-    chaos_broker: LocalKafka, tmp_path: Path
+    kafka_broker: LocalKafka, tmp_path: Path
 ) -> None:
-    settings = chaos_settings(chaos_broker.bootstrap, tmp_path / "agentbus", PLAN)
-    report = run_chaos(PLAN, chaos_broker, settings)
+    # The session's broker: the run restarts it once and leaves it running.
+    settings = chaos_settings(kafka_broker.bootstrap, tmp_path / "agentbus", PLAN)
+    report = run_chaos(PLAN, kafka_broker, settings)
     text = "\n".join(report.lines())
     print(text)
 

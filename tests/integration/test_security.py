@@ -28,9 +28,7 @@ from streams.kafka_options import client_options
 from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker, wait_for_gateway
 from streams.warehouse.gateway import GatewayClient, find_gateway
-from tests.security_harness import NON_ASCII_DIR, SecureKafka, secure_kafka
-
-__all__ = ["secure_kafka"]  # the fixture, registered by importing it here
+from tests.security_harness import NON_ASCII_DIR, SecureKafka
 
 pytestmark = pytest.mark.integration
 
