@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Override the result-cache TTL (seconds) of every agent that caches.",
     )
+    cache_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        description="Most bytes of cached answers each worker process keeps in memory "
+        "(least recently stored dropped first; a dropped answer is a cache miss).",
+    )
     sink_batch_size: int = Field(default=2000, ge=1, description="Rows per ClickHouse insert.")
     sink_flush_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait before a partial batch is written."

@@ -67,9 +67,13 @@ def build_app(
         topic_allow_declare=False,
         topic_disable_leader=True,
         consumer_auto_offset_reset="earliest",
-        # Backpressure: at most this many events wait per partition before Faust
-        # pauses fetching from it.
-        stream_buffer_maxsize=4096,
+        # Backpressure: at most this many events wait in each agent's stream buffer
+        # (not per partition) before Faust pauses fetching its partitions.
+        stream_buffer_maxsize=1024,
+        # Fetched but unread bytes per partition (aiokafka holds one fetch per
+        # partition; the sink reads ~70): a backlog waits in Kafka, not here.
+        # Larger messages still come whole (a fetch returns at least one batch).
+        consumer_max_fetch_size=128 * 1024,
         broker_commit_interval=1.0,
         # A killed worker's partitions move to the survivors after this long.
         broker_session_timeout=settings.kafka_session_timeout_s,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from agents.cache import CacheEntry
@@ -11,14 +14,28 @@ from streams.events import envelope, new_trace_id
 from streams.settings import Settings
 from streams.shared.topic_view import TopicView
 
-__all__ = ["KafkaCacheStore"]
+__all__ = ["KafkaCacheStore", "entry_size"]
+
+# Python's own cost of an entry beyond its strings: the CacheEntry (slots), its
+# tool-call tuple, the dict slot and OrderedDict link, and the key object.
+_ENTRY_OVERHEAD = 400
+
+
+def entry_size(key: str, entry: CacheEntry) -> int:
+    """Bytes an entry holds in this process, close enough to bound memory by."""
+    strings = (key, entry.output, entry.agent, entry.agent_version, entry.model)
+    size = _ENTRY_OVERHEAD + sum(sys.getsizeof(text) for text in strings)
+    return size + sum(sys.getsizeof(call) for call in entry.tool_calls)
 
 
 class KafkaCacheStore:
     """A ``CacheStore`` over Kafka: ``put`` produces, every replica's view applies it.
 
-    Memory is bounded: at most ``max_entries`` live entries per process, least
-    recently stored dropped first (a dropped entry is a miss, never a wrong hit).
+    Memory is bounded: at most ``max_entries`` entries and ``max_bytes`` (default
+    ``Settings.cache_max_bytes``) per process, least recently stored dropped first,
+    and expired entries are dropped as they reach the front or when read (a dropped
+    entry is a miss, never a wrong hit). Every replica follows the whole topic, so
+    without a byte bound the view grows with the outputs every agent caches.
     Every field of ``CacheEntry`` travels, so each replica reports a hit the same
     way; ``stored_at`` is kept to the millisecond (the event's ``stored_at_ms``).
     """
@@ -31,10 +48,16 @@ class KafkaCacheStore:
         *,
         role: str,
         max_entries: int = 100_000,
+        max_bytes: int | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._role = role
-        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        # key -> (entry, its size in bytes), least recently stored first.
+        self._entries: OrderedDict[str, tuple[CacheEntry, int]] = OrderedDict()
         self._max = max_entries
+        self._max_bytes = settings.cache_max_bytes if max_bytes is None else max_bytes
+        self._bytes = 0
+        self._clock = clock
         self._view = TopicView(settings, codec, topic, self._apply)
 
     async def start(self) -> None:
@@ -47,8 +70,22 @@ class KafkaCacheStore:
         """Return once every entry acknowledged on the topic so far is visible to ``get``."""
         await self._view.sync()
 
+    @property
+    def size_bytes(self) -> int:
+        """Bytes held by the entries kept (as :func:`entry_size` counts them)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
     def get(self, key: str) -> CacheEntry | None:
-        return self._entries.get(key)
+        kept = self._entries.get(key)
+        if kept is None:
+            return None
+        if not kept[0].fresh(self._clock()):
+            self._drop(key)
+            return None
+        return kept[0]
 
     async def put(self, key: str, entry: CacheEntry) -> None:
         self._store(key, entry)
@@ -87,7 +124,21 @@ class KafkaCacheStore:
         )
 
     def _store(self, key: str, entry: CacheEntry) -> None:
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+        if key in self._entries:
+            self._drop(key)
+        size = entry_size(key, entry)
+        self._entries[key] = (entry, size)
+        self._bytes += size
+        now = self._clock()
+        # The front is the least recently stored: drop it while expired or over a bound
+        # (an entry larger than the byte bound on its own is not kept at all).
+        while self._entries:
+            oldest, (first, _) = next(iter(self._entries.items()))
+            over = len(self._entries) > self._max or self._bytes > self._max_bytes
+            if not over and first.fresh(now):
+                break
+            self._drop(oldest)
+
+    def _drop(self, key: str) -> None:
+        _, size = self._entries.pop(key)
+        self._bytes -= size

@@ -12,6 +12,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import StreamsError
+from streams.resources import ResourceError, data_dir
 
 __all__ = ["QueryResult", "Warehouse", "WarehouseError", "WarehouseLocked", "open_warehouse"]
 
@@ -40,13 +41,11 @@ class QueryResult:
 
 
 def schema_dir() -> Path:
-    """``infra/clickhouse`` of this checkout: the numbered migration files."""
-    path = Path(__file__).resolve().parents[2] / "infra" / "clickhouse"
-    if not path.is_dir():
-        raise WarehouseError(
-            f"schema folder {path} is missing (is agentbus installed from a checkout?)"
-        )
-    return path
+    """``infra/clickhouse``, the numbered migration files (``agentbus_data.clickhouse``)."""
+    try:
+        return data_dir("clickhouse")
+    except ResourceError as exc:
+        raise WarehouseError(str(exc)) from exc
 
 
 def split_statements(sql: str) -> list[str]:
@@ -116,12 +115,33 @@ class Warehouse:
             self._client.close()
 
 
+# Server settings of the embedded engine. chdb starts with a server's defaults
+# (5 GiB each for the mark, primary-index and index-mark caches, 22 GiB memory cap on
+# a 24 GiB host): sized for a database server, not for one worker process beside
+# the agents. Capped so the sink's memory stays flat while tables grow.
+EMBEDDED_SERVER_SETTINGS: dict[str, int] = {
+    "mark_cache_size": 64 * 2**20,
+    "index_mark_cache_size": 16 * 2**20,
+    "primary_index_cache_size": 32 * 2**20,
+    "uncompressed_cache_size": 0,
+    "index_uncompressed_cache_size": 0,
+    "query_condition_cache_size": 16 * 2**20,
+    "compiled_expression_cache_size": 16 * 2**20,
+}
+
+
 def open_warehouse(dsn: str) -> Warehouse:
-    """Connect to ``dsn``; a chdb store held by another process raises :class:`WarehouseLocked`."""
+    """Connect to ``dsn``; a chdb store held by another process raises :class:`WarehouseLocked`.
+
+    An embedded (chdb) store starts with :data:`EMBEDDED_SERVER_SETTINGS`.
+    """
+    options: dict[str, Any] = {}
+    if dsn.startswith("chdb:"):
+        options["chdb_options"] = dict(EMBEDDED_SERVER_SETTINGS)
     if dsn.startswith("chdb://") and dsn != "chdb://memory":
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
     try:
-        client = clickhouse_connect.get_client(dsn=dsn)
+        client = clickhouse_connect.get_client(dsn=dsn, **options)
     except ClickHouseError as exc:
         text = str(exc)
         if "EmbeddedServer" in text or "Unable to open the chdb engine" in text:
