@@ -21,6 +21,7 @@ from agents.contracts.fintech import (
     TransactionAnalysis,
     TransactionQuery,
 )
+from agents.reference_examples import REFERENCE_EXAMPLES
 from agents.retry import RetryPolicy
 from agents.spec import AgentLimits, AgentSpec
 from agents.system import AgentSystem
@@ -54,6 +55,9 @@ _SUPPORT = AgentSpec(
         verification blocked cancel address overdraft app
         """
     ),
+    examples=REFERENCE_EXAMPLES["support"],
+    # Rules the trained router must never overrule (credential resets are support's).
+    route_overrides=(r"\b(forgot|forgotten|reset|change|new)\b.{0,25}\b(password|passcode|pin)\b",),
     tools=("lookup_account", "reset_credentials", "open_dispute"),
     output_model=SupportAnswer,
     # Most support questions repeat (password resets, fees, card delivery): cache them.
@@ -87,6 +91,9 @@ _TRANSACTIONS = AgentSpec(
         unauthorised subscription pay paid
         """
     ),
+    examples=REFERENCE_EXAMPLES["transactions"],
+    # Suspected fraud is never left to a model's guess.
+    route_overrides=(r"\b(fraud|fraudulent|unauthori[sz]ed)\b", r"\b(wasn'?t|was not) me\b"),
     tools=("search_transactions", "get_merchant", "flag_fraud"),
     input_model=TransactionQuery,
     output_model=TransactionAnalysis,
@@ -123,6 +130,8 @@ _REPORTS = AgentSpec(
         budget cashflow
         """
     ),
+    examples=REFERENCE_EXAMPLES["reports"],
+    route_overrides=(r"\b(csv|spreadsheet|excel|xlsx)\b",),  # a file export is a report
     tools=("run_ledger_query", "export_csv"),
     input_model=ReportRequest,
     output_model=Report,
@@ -151,6 +160,7 @@ _GENERAL = AgentSpec(
         "to reach them. Never invent figures, balances or policies."
     ),
     limits=AgentLimits(max_output_tokens=512, timeout_s=20.0),
+    examples=REFERENCE_EXAMPLES["general"],
     cache_ttl_s=600.0,  # product and company facts change rarely
 )
 

@@ -63,6 +63,12 @@ class AgentSpec(BaseModel):
     """Agent that answers (degraded) when this one is exhausted or its breaker is open."""
     keywords: tuple[str, ...] = ()
     """Routing vocabulary: single lowercase words the keyword router matches on."""
+    examples: tuple[str, ...] = ()
+    """Requests this agent should get, written the way customers write them; the trained
+    router (`agentbus router train`) learns from them."""
+    route_overrides: tuple[str, ...] = ()
+    """Regular expressions (case-insensitive) that send a request here whatever the trained
+    model says: rules an operator wants kept exactly. Checked in declaration order."""
     tools: tuple[str, ...] = ()
     """Names of tools the model may call; offered to the provider with each request."""
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
@@ -106,6 +112,24 @@ class AgentSpec(BaseModel):
                 raise ValueError(f"keyword {keyword!r} must be a single word of letters/digits")
             normalised[word] = None
         return tuple(normalised)
+
+    @field_validator("examples")
+    @classmethod
+    def _strip_examples(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        stripped = tuple(dict.fromkeys(text.strip() for text in value))
+        if any(not text for text in stripped):
+            raise ValueError("an example must not be blank")
+        return stripped
+
+    @field_validator("route_overrides")
+    @classmethod
+    def _check_overrides(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"route override {pattern!r} is not a valid regex: {exc}") from exc
+        return value
 
     @field_validator("prompt")
     @classmethod

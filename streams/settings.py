@@ -134,6 +134,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of workers."
     )
+    router_model: Path | None = Field(
+        default=None,
+        description="Trained router model (`agentbus router train`) the router uses. "
+        "Default: the newest one for the system under <data dir>/router/, else keywords.",
+    )
+    router_min_confidence: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Below this model probability a request goes to the default agent.",
+    )
+    scaling_target_wait_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a task should wait in its specialist's queue; `status` "
+        "recommends replicas to meet it.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -15,14 +15,21 @@ from typing import Any
 import faust
 
 from agents.errors import UnknownAgent
-from agents.routing import KeywordClassifier
+from agents.routing import (
+    Classifier,
+    KeywordClassifier,
+    LearnedClassifier,
+    RouterModel,
+    RouterModelError,
+    latest_model_path,
+)
 from streams.codec import DecodeError
 from streams.records import task_record
 from streams.roles.errors import EventFailed
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
 from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
 
-__all__ = ["Router", "register_router"]
+__all__ = ["Router", "register_router", "router_classifier"]
 
 log = logging.getLogger("agentbus.router")
 
@@ -34,10 +41,12 @@ _IN_FLIGHT = 1000
 class Router:
     """The router's decisions: one intake message → its task, or its dead letter."""
 
-    def __init__(self, runtime: Runtime, stats: RoleStats) -> None:
+    def __init__(
+        self, runtime: Runtime, stats: RoleStats, classifier: Classifier | None = None
+    ) -> None:
         self._runtime = runtime
         self._codec = runtime.codec
-        self._classifier = KeywordClassifier(runtime.system)
+        self._classifier = classifier if classifier is not None else router_classifier(runtime)
         self._limit = runtime.settings.intake_max_bytes
         self.dead = DeadLetters(runtime, ROLE, stats)
 
@@ -74,6 +83,36 @@ class Router:
         topic = self._runtime.topics.tasks(decision.agent)
         encoded = self._codec.encode("AgentTask", task)
         return [Emit(topic, ids.request_id.encode(), encoded, "AgentTask")]
+
+
+def router_classifier(runtime: Runtime) -> Classifier:
+    """The system's classifier, built once per process: the trained model named by
+    ``router_model``, else the newest under ``<data dir>/router/<system>/``, else keywords.
+
+    A configured model that cannot be used stops the router (the operator asked for it);
+    a discovered one that cannot is logged and keywords route instead.
+    """
+    settings, system = runtime.settings, runtime.system
+    path = settings.router_model or latest_model_path(settings.data_dir / "router", system.name)
+    if path is None:
+        log.info("routing by keywords: no trained model for system %s", system.name)
+        return KeywordClassifier(system)
+    try:
+        model = RouterModel.load(path)
+        learned = LearnedClassifier(system, model, min_confidence=settings.router_min_confidence)
+    except RouterModelError as exc:
+        if settings.router_model is not None:
+            raise
+        log.warning("routing by keywords: %s", exc)
+        return KeywordClassifier(system)
+    log.info(
+        "routing with model %s (%s; held-out accuracy %s), default agent below p=%.2f",
+        model.version,
+        path,
+        model.info.eval_accuracy,
+        settings.router_min_confidence,
+    )
+    return learned
 
 
 def register_router(app: faust.App, runtime: Runtime) -> RoleStats:

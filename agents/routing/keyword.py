@@ -1,4 +1,4 @@
-"""The star hub's classifier: which agent should answer a request, and why.
+"""The keyword classifier: which agent should answer a request, and why, by word counts.
 
 `KeywordClassifier` is deliberately simple and explainable: it counts, per agent,
 the words of the request that match the agent's `keywords` (after lowercasing and
@@ -11,37 +11,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
 
+from agents.routing.decision import RoutingDecision
 from agents.system import AgentSystem
 
-__all__ = ["KeywordClassifier", "RoutingDecision", "RoutingMethod", "stem"]
-
-RoutingMethod = Literal["explicit", "keyword", "fallback"]
+__all__ = ["KeywordClassifier", "explicit_decision", "stem"]
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _NO_COLLAPSE = frozenset("lsz")  # "billed" → "bill", not "bil" (as in Porter's stemmer)
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingDecision:
-    """Where a request goes and why.
-
-    `confidence` is 1.0 for an explicit target, 0.0 for the fallback, and otherwise the
-    chosen agent's share of all keyword hits with one pseudo-hit for "none of these",
-    so a single matching word never claims certainty: 1 hit → 0.5, 3 of 3 → 0.75.
-    """
-
-    agent: str
-    confidence: float
-    reason: str
-    scores: Mapping[str, int]
-    """Keyword hits per agent, in the system's declaration order."""
-    method: RoutingMethod
-    matched: tuple[str, ...] = ()
-    """The chosen agent's keywords found in the request, in order of first appearance."""
 
 
 @lru_cache(maxsize=16384)  # bounded: the vocabulary of real traffic is finite but open
@@ -65,6 +43,23 @@ def stem(word: str) -> str:
     if len(word) > 3 and word.endswith("e"):
         word = word[:-1]
     return word
+
+
+def explicit_decision(system: AgentSystem, target_agent: str | None) -> RoutingDecision | None:
+    """The decision for a request that names its agent; None when it names none (blank).
+
+    Raises `UnknownAgent` for a target `system` does not define.
+    """
+    if target_agent is None or not target_agent.strip():
+        return None
+    name = system.get(target_agent.strip()).name
+    return RoutingDecision(
+        agent=name,
+        confidence=1.0,
+        reason=f"explicit target_agent={name}",
+        scores={},
+        method="explicit",
+    )
 
 
 class KeywordClassifier:
@@ -99,16 +94,8 @@ class KeywordClassifier:
         Raises `UnknownAgent` for a target the system does not define; the caller
         dead-letters the request with that reason. An empty target counts as unset.
         """
-        if target_agent is not None and target_agent.strip():
-            name = self._system.get(target_agent.strip()).name
-            return RoutingDecision(
-                agent=name,
-                confidence=1.0,
-                reason=f"explicit target_agent={name}",
-                scores={},
-                method="explicit",
-            )
-        return self.classify(text)
+        explicit = explicit_decision(self._system, target_agent)
+        return explicit if explicit is not None else self.classify(text)
 
     def classify(self, text: str) -> RoutingDecision:
         """The agent whose keywords `text` matches most, or the system's default agent."""
