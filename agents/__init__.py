@@ -3,7 +3,9 @@
 An `AgentSpec` names a model, prompt, tier and limits; an `AgentSystem` groups specs
 with a default agent; `KeywordClassifier` routes a request to one of them; `invoke`
 runs a spec through a `ModelProvider` (the seeded `SimProvider` here) and returns an
-`InvocationOutcome` with one `AttemptRecord` per model attempt.
+`InvocationOutcome` with one `AttemptRecord` per model attempt. Agents call tools:
+Python functions declared with `@tool` and tools of `McpServer`s, listed on the
+`AgentSystem` and run through a `Toolbox`.
 """
 
 from agents.errors import (
@@ -40,6 +42,19 @@ from agents.routing import KeywordClassifier, RoutingDecision, RoutingMethod
 from agents.spec import AgentLimits, AgentSpec, Tier
 from agents.system import AgentSystem
 from agents.tokens import estimate_tokens
+from agents.tools import (
+    IdempotencyLedger,
+    InMemoryLedger,
+    McpServer,
+    SqliteLedger,
+    Tool,
+    Toolbox,
+    ToolContext,
+    ToolError,
+    ToolRun,
+    once,
+    tool,
+)
 
 __all__ = [
     "REFERENCE_TENANTS",
@@ -51,11 +66,14 @@ __all__ = [
     "AttemptRecord",
     "ConfigError",
     "ContractBreach",
+    "IdempotencyLedger",
+    "InMemoryLedger",
     "InvocationContext",
     "InvocationOutcome",
     "InvocationStatus",
     "KeywordClassifier",
     "MalformedOutput",
+    "McpServer",
     "ModelPrice",
     "ModelProvider",
     "ModelRequest",
@@ -70,13 +88,21 @@ __all__ = [
     "SimFaults",
     "SimPlan",
     "SimProvider",
+    "SqliteLedger",
     "Tier",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "ToolRun",
+    "Toolbox",
     "UnknownAgent",
     "cost_usd",
     "estimate_tokens",
     "fintech_system",
     "invoke",
     "is_priced",
+    "once",
     "price_of",
     "reference_workload",
+    "tool",
 ]

@@ -1,7 +1,9 @@
 """The one path by which an agent calls a model, and everything that keeps it healthy.
 
 Per agent: cache lookup → tier choice → for each attempt: budget reservation → circuit
-breaker → provider call → output checks, with perturbing retries between attempts
+breaker → provider call (and, while the model asks for tools, running them and calling
+it again with the results, up to `max_tool_rounds`) → output checks, with perturbing
+retries between attempts
 (tenacity) → on exhaustion or an open breaker, the agent's fallback through the same
 path. `invoke` never raises for model failures: every attempt (cache hits and calls
 the breaker or budget refused included) becomes an `AttemptRecord`, one `Invocation`
@@ -19,6 +21,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from string import Template
@@ -29,7 +32,14 @@ from agents.budget import Reservation, TokenBudget
 from agents.cache import CacheEntry, CacheStore, LocalCacheStore, cache_key
 from agents.errors import ContractBreach, MalformedOutput, ModelTimeout, ProviderError
 from agents.pricing import cost_usd, is_priced
-from agents.providers.base import ModelProvider, ModelRequest, ModelResponse
+from agents.providers._http import encode_tool_call, transcript_tokens
+from agents.providers.base import (
+    ModelProvider,
+    ModelRequest,
+    ModelResponse,
+    ToolExchange,
+    typed_calls,
+)
 from agents.resilience.breaker import (
     Admission,
     BreakerBoard,
@@ -42,6 +52,8 @@ from agents.retry import AttemptPlan, RetryPolicy, iter_attempts
 from agents.spec import AgentSpec
 from agents.tiering import choose_tier
 from agents.tokens import estimate_tokens
+from agents.tools.run import CallScope, ToolRun, run_calls
+from agents.tools.toolbox import AgentTools, Toolbox
 
 __all__ = [
     "AttemptOutcome",
@@ -114,6 +126,7 @@ class AttemptRecord:
     """Wall time of the attempt as seen by the caller."""
     cost_usd: float
     tool_calls: tuple[str, ...] = ()
+    """Every tool call the model asked for in this attempt, JSON-encoded, in order."""
     cache_hit: bool = False
     breaker_state: str | None = None
     """Breaker state the call was made or refused under; "half_open" marks the probe."""
@@ -129,6 +142,9 @@ class AttemptRecord:
     """When the attempt ended (the deps clock, epoch seconds): events carry it as their time."""
     contract_violation: str | None = None
     """Why the output broke the agent's output contract (a `ContractBreach`), else None."""
+    tool_runs: tuple[ToolRun, ...] = ()
+    """The tool calls this attempt ran and what each came to; the model calls of all its
+    tool rounds are summed into the tokens, cost and latency above."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +204,9 @@ class InvocationDeps:
     the breakers built on `board` keep this replica's failure counts. `fallbacks`
     resolves `AgentSpec.fallback` names (pass `AgentSystem.get`); without it no
     fallback runs. `clock` (a `time.time()`-like wall clock, comparable across
-    replicas) and `sleep` (the backoff wait) are injectable for tests.
+    replicas) and `sleep` (the backoff wait) are injectable for tests. `tools` runs
+    the tools agents call (`Toolbox.of(system)`); without it tools are offered by name
+    only and every call is answered with an error.
     """
 
     def __init__(
@@ -200,7 +218,9 @@ class InvocationDeps:
         providers: ProviderResolver | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        tools: Toolbox | None = None,
     ) -> None:
+        self.tools = tools
         self.clock = clock
         self.sleep = sleep
         self.fallbacks = fallbacks
@@ -349,7 +369,7 @@ class _Invocation:
         plans = iter_attempts(
             spec.retry, input_text=input_text, temperature=spec.temperature, model=model
         )
-        call = _AgentCall(self, spec, tier, decision, budget)
+        call = _AgentCall(self, spec, tier, decision, budget, await self._tools_for(spec))
         tries = _Tries()
 
         async def next_attempt() -> _AgentRun:
@@ -370,8 +390,15 @@ class _Invocation:
             else:
                 why = f"attempt {tries.count} failed and cannot be retried: {last}"
             return _AgentRun("unavailable", None, why, tier, decision)
-        if run.status == "ok" and key is not None and run.output is not None:
-            record = self.attempts[-1]
+        record = self.attempts[-1] if self.attempts else None
+        side_effects = record is not None and any(
+            r.idempotency_key is not None for r in record.tool_runs
+        )
+        # An answer that changed the world is not replayed to the next asker: it would
+        # claim an effect that did not happen for them.
+        if run.status == "ok" and key is not None and run.output is not None and record:
+            if side_effects:
+                return run
             await self.deps.cache.put(
                 key,
                 CacheEntry(
@@ -390,6 +417,12 @@ class _Invocation:
 
     def number(self) -> int:
         return next(self._numbers)
+
+    async def _tools_for(self, spec: AgentSpec) -> AgentTools:
+        if self.deps.tools is None or not spec.tools:
+            # No toolbox: plain names are offered as before tools could run.
+            return AgentTools(offered=tuple(n for n in spec.tools if ":" not in n))
+        return await self.deps.tools.resolve(spec.tools, agent=spec.name)
 
     def provider_for(self, agent: str) -> ModelProvider:
         """The provider `agent` calls: its endpoint's when the deps resolve providers."""
@@ -440,9 +473,11 @@ class _AgentCall:
         tier: str,
         decision: str | None,
         budget: TokenBudget | None,
+        tools: AgentTools,
     ) -> None:
         self.run = run
         self.spec = spec
+        self.tools = tools
         self.tier = tier
         self.decision = decision
         self.budget = budget
@@ -465,40 +500,29 @@ class _AgentCall:
         number = self.run.number()
         reservation, cap, decision = await self._reserve(plan, number)
         breaker, admission = await self._admit(plan, number, reservation, decision)
-        request = ModelRequest(
-            model=plan.model,
-            system_prompt=self.system_prompt,
-            input_text=plan.input_text,
-            temperature=plan.temperature,
-            max_output_tokens=cap,
-            timeout_s=self.spec.limits.timeout_s,
-            attempt=try_number,
-            tools=self.spec.tools,
-            metadata=self.metadata,
-            output_model=self.spec.output_model,
+        rounds = _Rounds(
+            request=self._request(plan, cap, try_number, ()),
+            cap=cap,
+            decision=decision,
+            reservation=reservation,
         )
         started = time.perf_counter()
-        response: ModelResponse | None = None
         try:
-            response = await _call(
-                self.run.provider_for(self.spec.name), request, agent=self.spec.name
-            )
+            await self._converse(plan, try_number, rounds)
         except ProviderError as exc:
-            failure: ProviderError | None = exc
+            rounds.failure = exc
         except BaseException:
             # A provider bug or a cancellation: give the reservation back. A probe left
             # unreported is replaced by another after one cooldown.
-            self._settle(reservation, 0)
+            self._settle(rounds.reservation, 0)
             breaker.abandon(admission)
             raise
         latency_ms = (time.perf_counter() - started) * 1000.0
         ended_at = self.run.deps.clock()  # before the breaker reacts to this very call
-        truncated = response is not None and self._truncated(response, cap)
-        if response is not None:
-            failure = self._check_output(response, request, truncated=truncated)
-            self._settle(reservation, response.input_tokens + response.output_tokens)
-        else:
-            self._settle(reservation, 0)
+        self._settle(rounds.reservation, 0)
+        response, failure = rounds.response, rounds.failure
+        if response is not None and failure is None:
+            failure = self._check_output(response, rounds.request, truncated=rounds.truncated)
 
         if failure is None:
             transition = await breaker.record_success(admission)
@@ -513,13 +537,10 @@ class _AgentCall:
             self._record(
                 number,
                 plan,
-                request,
-                response,
                 failure,
-                truncated=truncated,
+                rounds,
                 latency_ms=latency_ms,
                 breaker_state=admission.state,
-                decision=decision,
                 ended_at=ended_at,
             )
         )
@@ -527,13 +548,115 @@ class _AgentCall:
             raise failure
         if response is None:  # unreachable: no failure means the model answered
             raise AssertionError("the provider returned neither a response nor an error")
-        if truncated:
-            why = (
-                f"answer cut short at {cap} output tokens by the token budget of "
+        if rounds.truncated:
+            why = rounds.short or (
+                f"answer cut short at {rounds.cap} output tokens by the token budget of "
                 f"{self.budget.limit if self.budget is not None else '?'} tokens"
             )
-            return _AgentRun("partial", response.text, why, self.tier, decision)
-        return _AgentRun("ok", response.text, None, self.tier, decision)
+            return _AgentRun("partial", response.text, why, self.tier, rounds.decision)
+        return _AgentRun("ok", response.text, None, self.tier, rounds.decision)
+
+    async def _converse(self, plan: AttemptPlan, try_number: int, rounds: _Rounds) -> None:
+        """Call the model, and while it asks for tools run them and call it again with
+        the results; raises the model call's `ProviderError`."""
+        limit = self.spec.limits.max_tool_rounds
+        provider = self.run.provider_for(self.spec.name)
+        while True:
+            rounds.response = None
+            response = await _call(provider, rounds.request, agent=self.spec.name)
+            rounds.add(response)
+            self._settle(rounds.reservation, response.input_tokens + response.output_tokens)
+            rounds.reservation = None
+            rounds.truncated = self._truncated(response, rounds.cap)
+            calls = typed_calls(response)
+            # An agent none of whose tools can run (named, implemented nowhere) keeps the
+            # answer it got: running nothing would only cost another call.
+            if not calls or rounds.truncated or limit == 0 or not self.tools.runnable:
+                return
+            if len(rounds.exchanges) >= limit:
+                rounds.failure = MalformedOutput(
+                    f"{rounds.request.model} still asked for tools after {limit} tool rounds",
+                    output=response.text,
+                    agent=self.spec.name,
+                    model=rounds.request.model,
+                )
+                return
+            runs = await run_calls(
+                calls,
+                self.tools.runnable,
+                self._scope(),
+                round_number=len(rounds.exchanges) + 1,
+                occurrences=rounds.occurrences,
+            )
+            rounds.runs.extend(runs)
+            results = tuple(run.as_result() for run in runs)
+            rounds.exchanges.append(ToolExchange(response.text, calls, results))
+            request = self._request(plan, rounds.cap, try_number, tuple(rounds.exchanges))
+            reservation, cap, short = await self._reserve_round(request)
+            if short is not None:
+                # The budget cannot pay for another model call: the tools ran, but the
+                # model never saw their results. The last text is all there is.
+                rounds.truncated, rounds.short = True, short
+                rounds.decision = f"{rounds.decision}; {short}" if rounds.decision else short
+                return
+            rounds.request, rounds.reservation, rounds.cap = request, reservation, cap
+
+    def _request(
+        self,
+        plan: AttemptPlan,
+        cap: int,
+        try_number: int,
+        transcript: tuple[ToolExchange, ...],
+    ) -> ModelRequest:
+        return ModelRequest(
+            model=plan.model,
+            system_prompt=self.system_prompt,
+            input_text=plan.input_text,
+            temperature=plan.temperature,
+            max_output_tokens=cap,
+            timeout_s=self.spec.limits.timeout_s,
+            attempt=try_number,
+            tools=self.tools.offered,
+            tool_specs=self.tools.specs,
+            transcript=transcript,
+            metadata=self.metadata,
+            output_model=self.spec.output_model,
+        )
+
+    def _scope(self) -> CallScope:
+        context = self.run.context
+        return CallScope(
+            task_id=context.task_id,
+            request_id=context.request_id,
+            tenant=context.tenant,
+            agent=self.spec.name,
+        )
+
+    async def _reserve_round(
+        self, request: ModelRequest
+    ) -> tuple[Reservation | None, int, str | None]:
+        """Reserve the next tool round's model call: the reservation, the output cap, and
+        why the budget cannot pay for it (None when it can)."""
+        cap = self.spec.limits.max_output_tokens
+        budget = self.budget
+        if budget is None:
+            return None, cap, None
+        estimate = (
+            estimate_tokens(self.system_prompt)
+            + estimate_tokens(request.input_text)
+            + transcript_tokens(request)
+        )
+        reservation = await budget.acquire(estimate + cap, minimum=estimate + _MIN_OUTPUT_TOKENS)
+        if reservation.refused:
+            return (
+                None,
+                cap,
+                (
+                    f"token budget exhausted after tool round {len(request.transcript)}: "
+                    f"{budget.remaining} of {budget.limit} tokens left"
+                ),
+            )
+        return reservation, min(cap, reservation.granted - estimate), None
 
     async def _reserve(
         self, plan: AttemptPlan, number: int
@@ -589,23 +712,20 @@ class _AgentCall:
         self,
         number: int,
         plan: AttemptPlan,
-        request: ModelRequest,
-        response: ModelResponse | None,
         failure: ProviderError | None,
+        rounds: _Rounds,
         *,
-        truncated: bool,
         latency_ms: float,
         breaker_state: str,
-        decision: str | None,
         ended_at: float,
     ) -> AttemptRecord:
+        request, response = rounds.request, rounds.response
         model = response.model if response is not None else request.model
-        input_tokens = response.input_tokens if response is not None else 0
-        output_tokens = response.output_tokens if response is not None else 0
+        input_tokens, output_tokens = rounds.input_tokens, rounds.output_tokens
         output = response.text if response is not None else None
         if isinstance(failure, MalformedOutput) and output is None:
             output = failure.output
-        outcome: AttemptOutcome = "partial" if truncated else "ok"
+        outcome: AttemptOutcome = "partial" if rounds.truncated else "ok"
         if failure is not None:
             outcome = _outcome_of(failure)
         return AttemptRecord(
@@ -625,11 +745,12 @@ class _AgentCall:
             output_tokens=output_tokens,
             latency_ms=latency_ms,
             cost_usd=cost_usd(model, input_tokens, output_tokens),
-            tool_calls=response.tool_calls if response is not None else (),
+            tool_calls=tuple(rounds.tool_calls),
+            tool_runs=tuple(rounds.runs),
             breaker_state=breaker_state,
             budget_used=self.budget.used if self.budget is not None else None,
             perturbation=plan.perturbation,
-            decision=decision,
+            decision=rounds.decision,
             priced=is_priced(model),
             contract_violation=(failure.violation if isinstance(failure, ContractBreach) else None),
         )
@@ -694,6 +815,38 @@ class _AgentCall:
                 decision=decision or self.decision,
                 priced=is_priced(plan.model),
             )
+        )
+
+
+@dataclass(slots=True)
+class _Rounds:
+    """The state of one attempt's conversation: its model calls, tool rounds included,
+    and what they added up to."""
+
+    request: ModelRequest
+    """The last request made (or about to be)."""
+    cap: int
+    decision: str | None
+    reservation: Reservation | None
+    response: ModelResponse | None = None
+    """The last answer; None when the last call failed."""
+    failure: ProviderError | None = None
+    truncated: bool = False
+    short: str | None = None
+    """Why the budget stopped the tool rounds, if it did."""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: list[str] = field(default_factory=list)
+    runs: list[ToolRun] = field(default_factory=list)
+    exchanges: list[ToolExchange] = field(default_factory=list)
+    occurrences: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, response: ModelResponse) -> None:
+        self.response = response
+        self.input_tokens += response.input_tokens
+        self.output_tokens += response.output_tokens
+        self.tool_calls.extend(
+            response.tool_calls or [encode_tool_call(c.name, c.arguments) for c in response.calls]
         )
 
 

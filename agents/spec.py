@@ -23,6 +23,8 @@ DISCLAIMER_VARIABLES = frozenset({"agent", "fallback"})
 # Agent names become Kafka topic suffixes (`tasks.<agent>`) and ClickHouse values, so they
 # are restricted to characters legal and unambiguous in both.
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+# A tool reference: a tool name as providers accept it, or "<mcp server>:<tool>" / ":*".
+_TOOL = re.compile(r"^(?:[a-z][a-z0-9_-]{0,62}:(?:\*|[A-Za-z0-9_-]{1,64})|[A-Za-z0-9_-]{1,64})$")
 # The router tokenizes input into runs of ASCII letters and digits; a keyword with any
 # other character could never match.
 _KEYWORD = re.compile(r"^[a-z0-9]+$")
@@ -39,6 +41,10 @@ class AgentLimits(BaseModel):
     """Wall-clock limit for one model attempt."""
     max_attempts: int = Field(default=3, ge=1, le=10)
     """Model attempts per invocation, the first one included."""
+    max_tool_rounds: int = Field(default=4, ge=0, le=32)
+    """Times per attempt the model's tool calls are run and the results sent back; a
+    model still calling tools after that fails the attempt (malformed). 0: tools are
+    offered and calls recorded, never run."""
 
 
 class AgentSpec(BaseModel):
@@ -63,14 +69,10 @@ class AgentSpec(BaseModel):
     """Agent that answers (degraded) when this one is exhausted or its breaker is open."""
     keywords: tuple[str, ...] = ()
     """Routing vocabulary: single lowercase words the keyword router matches on."""
-    examples: tuple[str, ...] = ()
-    """Requests this agent should get, written the way customers write them; the trained
-    router (`agentbus router train`) learns from them."""
-    route_overrides: tuple[str, ...] = ()
-    """Regular expressions (case-insensitive) that send a request here whatever the trained
-    model says: rules an operator wants kept exactly. Checked in declaration order."""
     tools: tuple[str, ...] = ()
-    """Names of tools the model may call; offered to the provider with each request."""
+    """Tools the model may call, offered with each request: names of the system's Python
+    tools, `"<server>:<tool>"` for a tool of one of its MCP servers, `"<server>:*"` for
+    all of that server's tools."""
     temperature: float = Field(default=0.2, ge=0.0, le=2.0)
     retry: RetryPolicy = RetryPolicy()
     """How failed model calls are retried and what each retry changes."""
@@ -113,22 +115,15 @@ class AgentSpec(BaseModel):
             normalised[word] = None
         return tuple(normalised)
 
-    @field_validator("examples")
+    @field_validator("tools")
     @classmethod
-    def _strip_examples(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        stripped = tuple(dict.fromkeys(text.strip() for text in value))
-        if any(not text for text in stripped):
-            raise ValueError("an example must not be blank")
-        return stripped
-
-    @field_validator("route_overrides")
-    @classmethod
-    def _check_overrides(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for pattern in value:
-            try:
-                re.compile(pattern, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"route override {pattern!r} is not a valid regex: {exc}") from exc
+    def _check_tools(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _TOOL.fullmatch(name):
+                raise ValueError(
+                    f"tool {name!r} must be a tool name (1-64 letters, digits, '_' or '-') or "
+                    "'<mcp server>:<tool>' or '<mcp server>:*'"
+                )
         return value
 
     @field_validator("prompt")

@@ -11,6 +11,9 @@ from agents.contracts.edge import Edge
 from agents.endpoints import SIM, ModelEndpoint, SimEndpoint
 from agents.errors import ConfigError, UnknownAgent
 from agents.spec import AgentSpec
+from agents.tools.mcp import McpServer
+from agents.tools.tool import Tool
+from agents.tools.toolbox import split_reference
 
 __all__ = ["AgentSystem"]
 
@@ -36,6 +39,10 @@ class AgentSystem(BaseModel):
     endpoints: tuple[ModelEndpoint, ...] = ()
     """Model endpoints the agents call, by name (`AgentSpec.provider`); a `sim` endpoint
     with the process's settings exists unless one of that name is declared."""
+    tools: tuple[Tool, ...] = ()
+    """Python tools the agents may call (`@tool`), by name (`AgentSpec.tools`)."""
+    mcp_servers: tuple[McpServer, ...] = ()
+    """MCP servers whose tools agents name as `"<server>:<tool>"` or `"<server>:*"`."""
 
     _by_name: Mapping[str, AgentSpec] = PrivateAttr(default_factory=dict)
     _endpoints: Mapping[str, ModelEndpoint] = PrivateAttr(default_factory=dict)
@@ -70,6 +77,7 @@ class AgentSystem(BaseModel):
                     f"which the system does not declare (declared: {', '.join(endpoints)})",
                     agent=spec.name,
                 )
+        _check_tools(self)
         self._endpoints = MappingProxyType(endpoints)
         self._by_name = MappingProxyType(by_name)
         return self
@@ -107,6 +115,42 @@ class AgentSystem(BaseModel):
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+
+def _check_tools(system: AgentSystem) -> None:
+    """Tool and server names are unique and every agent's tools resolve.
+
+    A system that declares no tools and no MCP servers may still name tools (offered to
+    the model by name, their calls answered with an error): systems written before tools
+    could run keep working.
+    """
+    tools: set[str] = set()
+    for tool in system.tools:
+        if tool.name in tools:
+            raise ConfigError(f"system {system.name!r} declares tool {tool.name!r} twice")
+        tools.add(tool.name)
+    servers: set[str] = set()
+    for server in system.mcp_servers:
+        if server.name in servers:
+            raise ConfigError(f"system {system.name!r} declares MCP server {server.name!r} twice")
+        servers.add(server.name)
+    strict = bool(tools or servers)
+    for spec in system.agents:
+        for name in spec.tools:
+            owner, _ = split_reference(name)
+            if owner is not None and owner not in servers:
+                raise ConfigError(
+                    f"system {system.name!r}: agent {spec.name!r} uses tool {name!r} of MCP "
+                    f"server {owner!r}, which the system does not declare "
+                    f"(declared: {', '.join(sorted(servers)) or 'none'})",
+                    agent=spec.name,
+                )
+            if owner is None and strict and name not in tools:
+                raise ConfigError(
+                    f"system {system.name!r}: agent {spec.name!r} uses tool {name!r}, which the "
+                    f"system does not declare (declared: {', '.join(sorted(tools)) or 'none'})",
+                    agent=spec.name,
+                )
 
 
 def _check_fallback_chain(system: str, spec: AgentSpec, by_name: Mapping[str, AgentSpec]) -> None:

@@ -66,7 +66,6 @@ def task_record(
         "routing_reason": decision.reason,
         "routing_confidence": decision.confidence,
         "metadata": request["metadata"],
-        "routing_model_version": decision.model_version,
     }
 
 
@@ -81,6 +80,7 @@ def invocation_record(
         if f.name not in ATTEMPT_ONLY_FIELDS
     }
     fields["tool_calls"] = list(attempt.tool_calls)
+    fields["tool_runs"] = [dataclasses.asdict(run) for run in attempt.tool_runs]
     record = {
         **child_envelope(task, producer=producer, kind=f"attempt-{attempt.attempt}"),
         "request_id": task["request_id"],

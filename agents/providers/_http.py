@@ -43,10 +43,10 @@ from agents.errors import (
     ProviderError,
     RateLimited,
 )
-from agents.providers.base import ModelRequest, ModelResponse
+from agents.providers.base import EMPTY_PARAMETERS, ModelRequest, ModelResponse, ToolCall, ToolSpec
 from agents.tokens import estimate_tokens
 
-__all__ = ["HTTPProvider", "Parsed", "encode_tool_call", "tool_parameters"]
+__all__ = ["HTTPProvider", "Parsed", "encode_tool_call", "tool_parameters", "transcript_tokens"]
 
 log = logging.getLogger("agents.providers")
 
@@ -69,6 +69,7 @@ class Parsed:
     model: str | None
     input_tokens: int | None
     output_tokens: int | None
+    calls: tuple[ToolCall, ...] = ()
 
 
 def encode_tool_call(name: str, arguments: object) -> str:
@@ -77,9 +78,19 @@ def encode_tool_call(name: str, arguments: object) -> str:
     return json.dumps(call, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
 
-def tool_parameters() -> dict[str, Any]:
-    """The JSON schema offered for each tool: requests name tools, they carry no schema."""
-    return {"type": "object", "properties": {}}
+def tool_parameters(spec: ToolSpec | None = None) -> dict[str, Any]:
+    """The JSON schema offered for a tool: its own, or any object for a bare name."""
+    return dict(spec.parameters if spec is not None else EMPTY_PARAMETERS)
+
+
+def transcript_tokens(request: ModelRequest) -> int:
+    """Estimated tokens of the tool rounds a request carries (calls and results)."""
+    return sum(
+        estimate_tokens(exchange.text)
+        + sum(estimate_tokens(json.dumps(dict(c.arguments))) for c in exchange.calls)
+        + sum(estimate_tokens(r.content) for r in exchange.results)
+        for exchange in request.transcript
+    )
 
 
 class HTTPProvider(ABC):
@@ -248,8 +259,10 @@ class HTTPProvider(ABC):
             raise self._malformed(request, response, f"an unusable body ({_why(exc)})") from None
         input_tokens = parsed.input_tokens
         if input_tokens is None:
-            input_tokens = estimate_tokens(request.system_prompt) + estimate_tokens(
-                request.input_text
+            input_tokens = (
+                estimate_tokens(request.system_prompt)
+                + estimate_tokens(request.input_text)
+                + transcript_tokens(request)
             )
         output_tokens = parsed.output_tokens
         if output_tokens is None:
@@ -263,6 +276,7 @@ class HTTPProvider(ABC):
             latency_ms=latency_ms,
             model=parsed.model or request.model,
             tool_calls=parsed.tool_calls,
+            calls=parsed.calls,
         )
 
     def _malformed(

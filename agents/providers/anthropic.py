@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from agents.providers._http import HTTPProvider, Parsed, encode_tool_call, tool_parameters
-from agents.providers.base import ModelRequest
+from agents.providers.base import ModelRequest, ToolCall, ToolExchange
 
 __all__ = ["AnthropicProvider"]
 
@@ -48,18 +48,18 @@ class AnthropicProvider(HTTPProvider):
             "temperature": request.temperature,
             "messages": [{"role": "user", "content": request.input_text}],
         }
+        for exchange in request.transcript:
+            body["messages"].extend(_messages(exchange))
         if request.system_prompt:
             body["system"] = request.system_prompt
         if request.tools:
-            body["tools"] = [
-                {"name": tool, "input_schema": tool_parameters()} for tool in request.tools
-            ]
+            body["tools"] = [_tool(request, tool) for tool in request.tools]
         return body
 
     def _parse(self, payload: Any) -> Parsed:
         message = _Message.model_validate(payload)
         texts: list[str] = []
-        tool_calls: list[str] = []
+        calls: list[ToolCall] = []
         for block in message.content:
             if block.type == "text":
                 if block.text is None:
@@ -68,15 +68,47 @@ class AnthropicProvider(HTTPProvider):
             elif block.type == "tool_use":
                 if block.name is None:
                     raise ValueError("a tool_use block has no name")
-                tool_calls.append(encode_tool_call(block.name, block.input or {}))
+                call_id = block.id or f"toolu_{len(calls)}"
+                calls.append(ToolCall(id=call_id, name=block.name, arguments=block.input or {}))
         usage = message.usage
         return Parsed(
             text="".join(texts),
-            tool_calls=tuple(tool_calls),
+            tool_calls=tuple(encode_tool_call(c.name, c.arguments) for c in calls),
             model=message.model,
             input_tokens=_input_tokens(usage) if usage else None,
             output_tokens=usage.output_tokens if usage else None,
+            calls=tuple(calls),
         )
+
+
+def _tool(request: ModelRequest, tool: str) -> dict[str, Any]:
+    spec = request.spec_of(tool)
+    offered: dict[str, Any] = {"name": tool, "input_schema": tool_parameters(spec)}
+    if spec.description:
+        offered["description"] = spec.description
+    return offered
+
+
+def _messages(exchange: ToolExchange) -> list[dict[str, Any]]:
+    """A tool round as Messages API turns: the assistant's `tool_use` blocks (after any
+    text), then one user turn carrying a `tool_result` block per call."""
+    content: list[dict[str, Any]] = []
+    if exchange.text:
+        content.append({"type": "text", "text": exchange.text})
+    content.extend(
+        {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)}
+        for call in exchange.calls
+    )
+    results = [
+        {
+            "type": "tool_result",
+            "tool_use_id": result.call_id,
+            "content": result.content,
+            **({"is_error": True} if result.is_error else {}),
+        }
+        for result in exchange.results
+    ]
+    return [{"role": "assistant", "content": content}, {"role": "user", "content": results}]
 
 
 def _input_tokens(usage: _Usage) -> int | None:
@@ -96,6 +128,7 @@ class _Wire(BaseModel):
 
 class _Block(_Wire):
     type: str
+    id: str | None = None
     text: str | None = None
     name: str | None = None
     input: dict[str, Any] | None = None

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from agents.providers._http import HTTPProvider, Parsed, encode_tool_call, tool_parameters
-from agents.providers.base import ModelRequest
+from agents.providers.base import ModelRequest, ToolCall, ToolExchange
 
 __all__ = ["OpenAICompatProvider"]
 
@@ -44,9 +44,11 @@ class OpenAICompatProvider(HTTPProvider):
         return {"Authorization": f"Bearer {secret}"} if secret else {}
 
     def _body(self, request: ModelRequest) -> dict[str, Any]:
-        messages = [{"role": "user", "content": request.input_text}]
+        messages: list[dict[str, Any]] = [{"role": "user", "content": request.input_text}]
         if request.system_prompt:
             messages.insert(0, {"role": "system", "content": request.system_prompt})
+        for exchange in request.transcript:
+            messages.extend(_messages(exchange))
         body: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
@@ -54,26 +56,61 @@ class OpenAICompatProvider(HTTPProvider):
             "max_tokens": request.max_output_tokens,
         }
         if request.tools:
-            body["tools"] = [
-                {"type": "function", "function": {"name": tool, "parameters": tool_parameters()}}
-                for tool in request.tools
-            ]
+            body["tools"] = [_function(request, tool) for tool in request.tools]
         return body
 
     def _parse(self, payload: Any) -> Parsed:
         completion = _Completion.model_validate(payload)
         message = completion.choices[0].message
         usage = completion.usage
+        calls = tuple(
+            ToolCall(id=call.id or f"call_{index}", name=call.function.name, arguments=args)
+            for index, call in enumerate(message.tool_calls or ())
+            for args in (_arguments(call.function),)
+        )
         return Parsed(
             text=message.content or "",
-            tool_calls=tuple(_encode(call.function) for call in message.tool_calls or ()),
+            tool_calls=tuple(encode_tool_call(c.name, c.arguments) for c in calls),
             model=completion.model,
             input_tokens=usage.prompt_tokens if usage else None,
             output_tokens=usage.completion_tokens if usage else None,
+            calls=calls,
         )
 
 
-def _encode(function: _Function) -> str:
+def _function(request: ModelRequest, tool: str) -> dict[str, Any]:
+    spec = request.spec_of(tool)
+    function: dict[str, Any] = {"name": tool, "parameters": tool_parameters(spec)}
+    if spec.description:
+        function["description"] = spec.description
+    return {"type": "function", "function": function}
+
+
+def _messages(exchange: ToolExchange) -> list[dict[str, Any]]:
+    """A tool round as chat messages: the assistant's calls, then one `tool` message each."""
+    assistant = {
+        "role": "assistant",
+        "content": exchange.text or None,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": json.dumps(dict(call.arguments), ensure_ascii=False),
+                },
+            }
+            for call in exchange.calls
+        ],
+    }
+    results = [
+        {"role": "tool", "tool_call_id": result.call_id, "content": result.content}
+        for result in exchange.results
+    ]
+    return [assistant, *results]
+
+
+def _arguments(function: _Function) -> dict[str, Any]:
     arguments: object = function.arguments
     if isinstance(arguments, str):
         # OpenAI sends arguments as a JSON string the model wrote; broken JSON there is
@@ -83,7 +120,11 @@ def _encode(function: _Function) -> str:
         except ValueError:
             why = f"tool call {function.name!r} has arguments that are not JSON"
             raise ValueError(why) from None
-    return encode_tool_call(function.name, arguments)
+    if not isinstance(arguments, dict):
+        # ValueError, not TypeError: `HTTPProvider` maps ValueError to malformed output.
+        why = f"tool call {function.name!r} has arguments that are not an object"
+        raise ValueError(why)  # noqa: TRY004
+    return arguments
 
 
 # The parts of a chat completion we read; everything else is ignored.
@@ -97,6 +138,7 @@ class _Function(_Wire):
 
 
 class _ToolCall(_Wire):
+    id: str | None = None
     function: _Function
 
 

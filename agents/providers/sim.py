@@ -25,14 +25,15 @@ import math
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agents.contracts.parse import text_field
 from agents.contracts.render import render_output
 from agents.errors import ModelTimeout, ModelUnavailable
-from agents.providers.base import ModelRequest, ModelResponse
+from agents.providers._http import encode_tool_call, transcript_tokens
+from agents.providers.base import ModelRequest, ModelResponse, ToolCall
 from agents.tokens import estimate_tokens
 
 __all__ = ["SimConfig", "SimFaults", "SimPlan", "SimProvider"]
@@ -67,6 +68,9 @@ class SimConfig(BaseModel):
     """Faults applied to every call without an override."""
     overrides: Mapping[str, SimFaults] = Field(default_factory=dict)
     """Faults per agent name or model name; an agent's entry wins over its model's."""
+    tool_call_rate: float = Field(default=0.3, ge=0.0, le=1.0)
+    """How often a request offering tools is answered with a tool call (decided per
+    prompt, like the text); once the request carries tool results the sim answers."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +111,7 @@ class SimPlan:
     input_tokens: int
     output_tokens: int
     tool_calls: tuple[str, ...]
+    calls: tuple[ToolCall, ...] = ()
 
 
 class SimProvider:
@@ -163,7 +168,11 @@ class SimProvider:
         profile = _TIERS[_tier_of(request)]
         transient = _rng(config.seed, request, with_attempt=True)
         content = _rng(config.seed, request, with_attempt=False)
-        input_tokens = estimate_tokens(request.system_prompt) + estimate_tokens(request.input_text)
+        input_tokens = (
+            estimate_tokens(request.system_prompt)
+            + estimate_tokens(request.input_text)
+            + transcript_tokens(request)
+        )
         timeout_ms = request.timeout_s * 1000.0
 
         # Draw every value in a fixed order whatever the outcome, so changing one rate
@@ -175,7 +184,8 @@ class SimProvider:
             transient.lognormvariate(0.0, 0.15),
         )
         malformed_draw = content.random()
-        text, tool_calls = _answer(content, request, profile)
+        text, calls = _answer(content, request, profile, config.tool_call_rate)
+        tool_calls = tuple(encode_tool_call(c.name, c.arguments) for c in calls)
         if request.output_model is not None and text_field(request.output_model) is None:
             # A structured contract: answer with a document that satisfies it.
             # A real model stops at its token cap, even mid-document.
@@ -205,7 +215,7 @@ class SimProvider:
 
         outcome: SimOutcome = "ok"
         if malformed_draw < faults.malformed_rate:
-            outcome, text, tool_calls = "malformed", _malformed(content, text), ()
+            outcome, text, tool_calls, calls = "malformed", _malformed(content, text), (), ()
             output_tokens = estimate_tokens(text)
         return SimPlan(
             outcome=outcome,
@@ -217,6 +227,7 @@ class SimProvider:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             tool_calls=tool_calls,
+            calls=calls,
         )
 
     async def complete(self, request: ModelRequest) -> ModelResponse:
@@ -247,6 +258,7 @@ class SimProvider:
             latency_ms=plan.wait_s * 1000.0,
             model=request.model,
             tool_calls=plan.tool_calls,
+            calls=plan.calls,
         )
 
     def _failure(self, outcome: SimOutcome, latency_ms: float, input_tokens: int) -> SimPlan:
@@ -311,28 +323,63 @@ def _topic(text: str) -> str:
 
 
 def _answer(
-    rng: random.Random, request: ModelRequest, profile: _TierProfile
-) -> tuple[str, tuple[str, ...]]:
+    rng: random.Random, request: ModelRequest, profile: _TierProfile, tool_call_rate: float
+) -> tuple[str, tuple[ToolCall, ...]]:
     # Answer length varies around the tier's median and never exceeds the cap, which
     # a real model enforces by stopping mid-sentence.
     target = max(8, round(profile.output_tokens * rng.lognormvariate(0.0, 0.35)))
     cap_chars = request.max_output_tokens * 4
     parts = [rng.choice(_OPENERS).format(topic=_topic(request.input_text))]
-    length = len(parts[0])
+    if request.transcript:
+        used = sorted({c.name for exchange in request.transcript for c in exchange.calls})
+        parts.insert(0, f"I checked with {', '.join(used)}.")
+    length = len(" ".join(parts))
     order = rng.sample(_SENTENCES, k=len(_SENTENCES))  # no sentence twice in a row
     while length < min(target * 4, cap_chars):
         sentence = order[(len(parts) - 1) % len(order)]
         parts.append(sentence)
         length += len(sentence) + 1
     text = " ".join(parts)[:cap_chars]
-    tool_calls: tuple[str, ...] = ()
-    if request.tools and rng.random() < 0.3:
-        call = {
-            "name": rng.choice(request.tools),
-            "arguments": {"query": _topic(request.input_text)},
-        }
-        tool_calls = (json.dumps(call, sort_keys=True, ensure_ascii=False),)
-    return text, tool_calls
+    calls: tuple[ToolCall, ...] = ()
+    # Drawn whatever the outcome, so the draws after it do not depend on the transcript.
+    wants_tool = bool(request.tools) and rng.random() < tool_call_rate
+    if wants_tool and not request.transcript:
+        name = rng.choice(request.tools)
+        arguments = _arguments(rng, request.spec_of(name).parameters, request.input_text)
+        call_id = "call_sim_" + hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+        calls = (ToolCall(id=call_id, name=name, arguments=arguments),)
+    return text, calls
+
+
+def _arguments(rng: random.Random, schema: Mapping[str, Any], input_text: str) -> dict[str, Any]:
+    """Arguments a model would plausibly write for `schema`: every required property,
+    typed; `{"query": <topic>}` for a tool offered without a schema."""
+    properties: Mapping[str, Any] = schema.get("properties") or {}
+    if not properties:
+        return {"query": _topic(input_text)}
+    required = schema.get("required") or list(properties)
+    return {
+        name: _value(rng, properties[name], input_text) for name in required if name in properties
+    }
+
+
+def _value(rng: random.Random, prop: Mapping[str, Any], input_text: str) -> Any:
+    if "default" in prop or "enum" in prop:
+        return prop["default"] if "default" in prop else rng.choice(list(prop["enum"]))
+    low, high = prop.get("minimum", 1), prop.get("maximum", 100)
+    kind = str(prop.get("type", "string"))
+    if kind == "integer":
+        return rng.randint(int(low), int(high))
+    if kind == "number":
+        return round(rng.uniform(float(low), float(high)), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind in ("array", "object"):
+        return [] if kind == "array" else {}
+    words = [w.strip(".,?!;:") for w in input_text.split()]
+    # A reference-looking word (digits) if the input has one, e.g. an order or card number.
+    refs = [w for w in words if any(ch.isdigit() for ch in w)]
+    return refs[0] if refs else _topic(input_text)
 
 
 def _malformed(rng: random.Random, text: str) -> str:

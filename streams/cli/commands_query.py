@@ -87,6 +87,19 @@ def _add_attempt(branch: Tree, inv: dict[str, Any], task_agent: str) -> None:
     for label in ("perturbation", "decision", "error"):
         if inv[label]:
             node.add(f"{label}: {_short(inv[label], 110)}")
+    for run in inv.get("tool_runs") or ():
+        _add_tool_run(node, run)
+
+
+def _add_tool_run(node: Tree, run: dict[str, Any]) -> None:
+    """One tool call: name, arguments, result or error, latency, idempotency key."""
+    failed = run["error"] is not None
+    outcome = f"[red]error[/] {_short(run['error'], 80)}" if failed else _short(run["result"], 80)
+    key = f" key={run['idempotency_key']}" if run["idempotency_key"] else ""
+    node.add(
+        f"tool {run['name']}({_short(run['arguments'], 60)}) → {outcome} "
+        f"round={run['round']} latency={float(run['latency_ms']):.0f}ms{key}"
+    )
 
 
 def _add_result(branch: Tree, res: dict[str, Any]) -> None:

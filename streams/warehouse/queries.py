@@ -54,7 +54,7 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
         reader,
         "SELECT occurred_at, task_id, agent, provider, model, tier, attempt, outcome, error, "
         "temperature, input_tokens, output_tokens, latency_ms, cost_usd, cache_hit, breaker_state, "
-        "perturbation, decision "
+        "perturbation, decision, tool_runs "
         "FROM agentbus.invocations FINAL WHERE request_id = {rid:String} "
         "ORDER BY task_id, attempt",
         request_id,

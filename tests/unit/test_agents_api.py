@@ -17,11 +17,14 @@ EXPORTS = {
     "AttemptRecord",
     "ConfigError",
     "ContractBreach",
+    "IdempotencyLedger",
+    "InMemoryLedger",
     "InvocationContext",
     "InvocationOutcome",
     "InvocationStatus",
     "KeywordClassifier",
     "MalformedOutput",
+    "McpServer",
     "ModelPrice",
     "ModelProvider",
     "ModelRequest",
@@ -36,15 +39,23 @@ EXPORTS = {
     "SimFaults",
     "SimPlan",
     "SimProvider",
+    "SqliteLedger",
     "Tier",
+    "Tool",
+    "ToolContext",
+    "ToolError",
+    "ToolRun",
+    "Toolbox",
     "UnknownAgent",
     "cost_usd",
     "estimate_tokens",
     "fintech_system",
     "invoke",
     "is_priced",
+    "once",
     "price_of",
     "reference_workload",
+    "tool",
 }
 
 
@@ -71,3 +82,12 @@ def test_importing_agents_pulls_in_nothing_kafka() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_importing_agents_leaves_the_mcp_sdk_unloaded() -> None:
+    # The SDK costs most of a second; systems without MCP servers never need it.
+    code = "import sys, agents\nprint('mcp' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

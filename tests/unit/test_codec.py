@@ -111,6 +111,7 @@ def test_schema_set_holds_every_record_and_history(schemas: SchemaSet) -> None:
     ]
     assert [Path(v.source).name for v in schemas.versions("Invocation")] == [
         "Invocation.v1.avsc",
+        "Invocation.v2.avsc",
         "Invocation.avsc",
     ]
     assert schemas.current("agentbus.events.Invocation") is schemas.current("Invocation")

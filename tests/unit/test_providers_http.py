@@ -44,9 +44,11 @@ from agents import (
     invoke,
 )
 from agents.errors import BadRequest, ProviderAuthError, RateLimited
+from agents.invocation import InvocationDeps
 from agents.providers._http import HTTPProvider
 from agents.providers.anthropic import AnthropicProvider
 from agents.providers.openai_compat import OpenAICompatProvider
+from agents.tools import Toolbox, ToolError, tool
 
 RECORDED = Path(__file__).parents[1] / "fixtures" / "recorded"
 KEY = "sk-proj-AgentbusTestKeyDoNotLeak0123456789cRET"  # tail matches the 401 recording
@@ -481,3 +483,157 @@ def test_both_providers_satisfy_the_model_provider_protocol() -> None:
     assert all(isinstance(provider, ModelProvider) for provider in providers)
     assert [provider.name for provider in providers] == ["vllm", "anthropic"]
     assert KEY not in repr(providers)
+
+
+# A tool round over HTTP: the model calls a tool, the result goes back, it answers.
+
+
+@tool
+def search_transactions(query: str, days: int = 30) -> list[dict[str, Any]]:
+    """Card transactions matching `query` in the last `days` days."""
+    return [{"merchant": "Corner Bistro", "amount": 42.10, "date": "2025-03-03"}] * 2
+
+
+def tool_round(provider: HTTPProvider, model: str) -> Any:
+    spec = AgentSpec(
+        name="transactions",
+        description="Card and account transactions.",
+        model=model,
+        provider=provider.name,
+        prompt=SYSTEM,
+        tier="standard",
+        tools=("search_transactions",),
+    )
+    deps = InvocationDeps(tools=Toolbox([search_transactions]))
+
+    async def run() -> Any:
+        async with provider:
+            context = InvocationContext(request_id="r-1", task_id="t-1")
+            return await invoke(spec, provider, QUESTION, context=context, deps=deps)
+
+    return asyncio.run(run())
+
+
+def test_openai_tool_round_sends_the_call_and_its_result_back(server: ReplayServer) -> None:
+    server.reply("openai_tool_calls", "openai_after_tool_results")
+    outcome = tool_round(openai(server), "gpt-4o")
+
+    first, second = (r.body for r in server.received)
+    assert first["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "search_transactions",
+                "description": "Card transactions matching `query` in the last `days` days.",
+                "parameters": search_transactions.parameters,
+            },
+        }
+    ]
+    assert first["tools"][0]["function"]["parameters"]["required"] == ["query"]
+    assert second["tools"] == first["tools"]
+    assert second["messages"][:2] == first["messages"]
+    assistant, result = second["messages"][2:]
+    assert assistant == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {
+                "id": "call_Qd8dM1G8yW0VfZ0nXh1o2fXb",
+                "type": "function",
+                "function": {
+                    "name": "search_transactions",
+                    "arguments": '{"query": "card charged twice", "days": 30}',
+                },
+            }
+        ],
+    }
+    assert result["role"] == "tool"
+    assert result["tool_call_id"] == "call_Qd8dM1G8yW0VfZ0nXh1o2fXb"
+    assert json.loads(result["content"])[0]["merchant"] == "Corner Bistro"
+
+    assert outcome.status == "ok"
+    assert outcome.output.startswith("You were charged $42.10 twice")
+    [attempt] = outcome.attempts
+    assert (attempt.input_tokens, attempt.output_tokens) == (96 + 188, 21 + 39)
+    [run] = attempt.tool_runs
+    assert (run.name, run.call_id, run.round, run.error) == (
+        "search_transactions",
+        "call_Qd8dM1G8yW0VfZ0nXh1o2fXb",
+        1,
+        None,
+    )
+    assert json.loads(run.arguments) == {"query": "card charged twice", "days": 30}
+    assert run.result == result["content"]
+    assert run.idempotency_key is None  # no side effects declared
+
+
+def test_anthropic_tool_round_sends_tool_use_and_tool_result_blocks(server: ReplayServer) -> None:
+    server.reply("anthropic_message_tool_use", "anthropic_after_tool_results")
+    outcome = tool_round(anthropic(server), "claude-sonnet-4-20250514")
+
+    first, second = (r.body for r in server.received)
+    assert first["tools"] == [
+        {
+            "name": "search_transactions",
+            "description": "Card transactions matching `query` in the last `days` days.",
+            "input_schema": search_transactions.parameters,
+        }
+    ]
+    assert second["messages"][0] == {"role": "user", "content": QUESTION}
+    assistant, user = second["messages"][1:]
+    assert assistant == {
+        "role": "assistant",
+        "content": [
+            {
+                "type": "text",
+                "text": "I'll look up the transactions on your card for the last 30 days.",
+            },
+            {
+                "type": "tool_use",
+                "id": "toolu_01A09q90qw90lq917835lq9",
+                "name": "search_transactions",
+                "input": {"query": "card charged twice", "days": 30},
+            },
+        ],
+    }
+    [block] = user["content"]
+    assert user["role"] == "user"
+    assert (block["type"], block["tool_use_id"]) == ("tool_result", "toolu_01A09q90qw90lq917835lq9")
+    assert "is_error" not in block
+    assert json.loads(block["content"])[1]["amount"] == 42.1
+
+    assert outcome.status == "ok"
+    assert outcome.output.startswith("Both charges of $42.10")
+    [attempt] = outcome.attempts
+    assert attempt.output_tokens == 87 + 46
+    assert [r.call_id for r in attempt.tool_runs] == ["toolu_01A09q90qw90lq917835lq9"]
+
+
+def test_a_failing_tool_goes_back_to_anthropic_as_an_error_result(server: ReplayServer) -> None:
+    @tool(name="search_transactions")
+    def broken(query: str, days: int = 30) -> str:
+        raise ToolError("the card ledger is being rebuilt, try again in a minute")
+
+    server.reply("anthropic_message_tool_use", "anthropic_after_tool_results")
+    spec = AgentSpec(
+        name="transactions",
+        description="Card and account transactions.",
+        model="claude-sonnet-4-20250514",
+        provider="anthropic",
+        prompt=SYSTEM,
+        tier="standard",
+        tools=("search_transactions",),
+    )
+
+    async def run() -> Any:
+        async with anthropic(server) as provider:
+            context = InvocationContext(request_id="r-1", task_id="t-1")
+            deps = InvocationDeps(tools=Toolbox([broken]))
+            return await invoke(spec, provider, QUESTION, context=context, deps=deps)
+
+    outcome = asyncio.run(run())
+    [block] = server.received[1].body["messages"][2]["content"]
+    assert block["is_error"] is True
+    assert block["content"] == "the card ledger is being rebuilt, try again in a minute"
+    assert outcome.status == "ok"
+    assert outcome.attempts[0].tool_runs[0].error == block["content"]
