@@ -69,6 +69,12 @@ class AgentSpec(BaseModel):
     """Agent that answers (degraded) when this one is exhausted or its breaker is open."""
     keywords: tuple[str, ...] = ()
     """Routing vocabulary: single lowercase words the keyword router matches on."""
+    examples: tuple[str, ...] = ()
+    """Requests this agent should get, written the way customers write them; the trained
+    router (`agentbus router train`) learns from them."""
+    route_overrides: tuple[str, ...] = ()
+    """Regular expressions (case-insensitive) that send a request here whatever the trained
+    model says: rules an operator wants kept exactly. Checked in declaration order."""
     tools: tuple[str, ...] = ()
     """Tools the model may call, offered with each request: names of the system's Python
     tools, `"<server>:<tool>"` for a tool of one of its MCP servers, `"<server>:*"` for
@@ -124,6 +130,24 @@ class AgentSpec(BaseModel):
                     f"tool {name!r} must be a tool name (1-64 letters, digits, '_' or '-') or "
                     "'<mcp server>:<tool>' or '<mcp server>:*'"
                 )
+        return value
+
+    @field_validator("examples")
+    @classmethod
+    def _strip_examples(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        stripped = tuple(dict.fromkeys(text.strip() for text in value))
+        if any(not text for text in stripped):
+            raise ValueError("an example must not be blank")
+        return stripped
+
+    @field_validator("route_overrides")
+    @classmethod
+    def _check_overrides(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in value:
+            try:
+                re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise ValueError(f"route override {pattern!r} is not a valid regex: {exc}") from exc
         return value
 
     @field_validator("prompt")

@@ -66,6 +66,7 @@ def task_record(
         "routing_reason": decision.reason,
         "routing_confidence": decision.confidence,
         "metadata": request["metadata"],
+        "routing_model_version": decision.model_version,
     }
 
 

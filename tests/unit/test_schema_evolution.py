@@ -67,6 +67,7 @@ def test_there_is_history_to_check(schemas: SchemaSet) -> None:
     assert sorted((old.name, Path(old.source).name) for old, _ in history(schemas)) == [
         ("AgentRequest", "AgentRequest.v1.avsc"),
         ("AgentResult", "AgentResult.v1.avsc"),
+        ("AgentTask", "AgentTask.v1.avsc"),
         ("CacheEntry", "CacheEntry.v1.avsc"),
         ("Invocation", "Invocation.v1.avsc"),
         ("Invocation", "Invocation.v2.avsc"),
@@ -185,3 +186,20 @@ def test_cache_entries_keep_provider_tier_and_tool_calls_across_versions(
     assert as_v1 == {
         k: v for k, v in new_entry.items() if k not in ("provider", "tier", "tool_calls")
     }
+
+
+def test_tasks_keep_the_routing_model_version_across_versions(
+    codec: AvroCodec, schemas: SchemaSet
+) -> None:
+    # v2 records which trained router model chose the agent (issue 8): a v1 task reads as
+    # routed without a model, and a consumer still on v1 reads a v2 task without it.
+    v1 = schemas.versions("AgentTask")[0]
+    current = schemas.current("AgentTask")
+    old_task = sample_value(v1)
+    data = b"\xc3\x01" + v1.fingerprint_bytes + write(v1, old_task)
+    assert codec.decode_as("AgentTask", data) == {**old_task, "routing_model_version": None}
+
+    new_task = {**sample_value(current), "routing_model_version": "20261130T104500Z-3f2a9c1b07de"}
+    assert codec.decode_as("AgentTask", codec.encode("AgentTask", new_task)) == new_task
+    as_v1 = read(write(current, new_task), current, v1)
+    assert as_v1 == {k: v for k, v in new_task.items() if k != "routing_model_version"}
