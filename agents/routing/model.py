@@ -106,12 +106,14 @@ class RouterModel:
         Written to a temporary name and renamed, so a router discovering models never
         loads a half-written file.
         """
+        return self.write(directory / self.info.system / f"{self.info.version}{ARTIFACT_SUFFIX}")
+
+    def write(self, path: Path) -> Path:
+        """Write the artifact to exactly `path` (atomically, as `save` does)."""
         import joblib  # noqa: PLC0415 — heavy, needed only here
 
-        folder = directory / self.info.system
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.info.version}{ARTIFACT_SUFFIX}"
-        partial = path.with_suffix(".partial")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
         payload = {"format": _FORMAT, "info": asdict(self.info), "pipeline": self._pipeline}
         joblib.dump(payload, partial, compress=3)
         partial.replace(path)

@@ -11,6 +11,7 @@ from streams.cli.commands_chaos import chaos
 from streams.cli.commands_contracts import contracts
 from streams.cli.commands_init import init
 from streams.cli.commands_query import sql, trace
+from streams.cli.commands_router import router
 from streams.cli.commands_run import run, worker
 from streams.cli.commands_stack import down, status, up
 from streams.cli.commands_submit import submit
@@ -61,7 +62,10 @@ def cli(
     )
 
 
-for command in (up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo, init):
+for command in (
+    *(up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo, init),
+    router,
+):
     accept_global_options_after(command)
     cli.add_command(command)
 

@@ -163,3 +163,22 @@ def test_agents_without_keywords_are_not_scored_and_default_may_have_keywords() 
 )
 def test_stemming(word: str, expected: str) -> None:
     assert stem(word) == expected
+
+
+def test_the_routing_package_keeps_its_public_names() -> None:
+    from agents import routing  # noqa: PLC0415 — the module object is what is pinned
+
+    assert set(routing.__all__) >= {
+        "Classifier",
+        "KeywordClassifier",
+        "LearnedClassifier",
+        "RouterModel",
+        "RoutingDecision",
+        "RoutingMethod",
+        "evaluate",
+        "stem",
+        "train_model",
+    }
+    assert all(hasattr(routing, name) for name in routing.__all__)
+    # A keyword decision never names a model.
+    assert KeywordClassifier(fintech_system()).classify("refund").model_version is None

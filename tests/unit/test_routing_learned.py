@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from agents import AgentSpec, AgentSystem, UnknownAgent, fintech_system, reference_workload
 from agents.reference import _TEMPLATES
@@ -25,11 +26,14 @@ from agents.routing import (
     latest_model_path,
     train_model,
 )
+from streams.cli.commands_router import HISTORY_SQL, routed_history
+from streams.cli.main import cli
 from streams.records import request_record, task_record
 from streams.roles.router import Router, router_classifier
 from streams.roles.runtime import RoleStats, build_runtime
 from streams.settings import Settings
 from streams.testing import FakeMessage
+from streams.warehouse.client import QueryResult
 
 # Measured on the held-out set with the reference examples: 0.90 for the model (with
 # the reference override rules), 0.63 for keywords. The floor leaves room for another
@@ -276,3 +280,55 @@ def test_a_configured_model_that_cannot_load_stops_the_router(tmp_path: Path) ->
     (tmp_path / "router" / "fintech" / "20990101T000000Z-000000000000.joblib").write_bytes(b"x")
     discovered = build_runtime(Settings(data_dir=tmp_path, topic_prefix="u."))
     assert isinstance(router_classifier(discovered), KeywordClassifier)
+
+
+class _FakeReader:
+    dsn = "fake://"
+
+    def __init__(self, rows: list[list[object]]) -> None:
+        self.rows = rows
+        self.asked: list[dict[str, object] | None] = []
+
+    def query(self, sql: str, parameters: dict[str, object] | None = None) -> QueryResult:
+        self.asked.append(parameters)
+        return QueryResult(["input", "agent"], self.rows)
+
+    def close(self) -> None:
+        pass
+
+
+def test_routed_history_keeps_agents_of_the_system_and_passes_the_filters(
+    system: AgentSystem,
+) -> None:
+    reader = _FakeReader([["my pin is stuck", "support"], ["old one", "retired-agent"]])
+
+    pairs = routed_history(reader, system, 0.6, 500)
+
+    assert pairs == [("my pin is stuck", "support")]
+    assert reader.asked == [{"min_confidence": 0.6, "limit": 500}]
+    assert "status = 'ok' AND answered_by IS NULL" in HISTORY_SQL
+
+
+def test_router_train_then_eval_from_the_command_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    artifact = tmp_path / "model.joblib"
+    trained = runner.invoke(
+        cli,
+        ["--data-dir", str(tmp_path), "router", "train", "--no-history", "--out", str(artifact)],
+    )
+    assert trained.exit_code == 0, trained.output
+    version = RouterModel.load(artifact).version
+    assert f"model      {version}" in trained.output
+    assert "held-out   accuracy 0.9" in trained.output
+    assert "(keywords: 0.6" in trained.output
+
+    measured = runner.invoke(
+        cli, ["router", "eval", "--model", str(artifact), "--data-dir", str(tmp_path)]
+    )
+    assert measured.exit_code == 0, measured.output
+    for shown in ("accuracy", "keywords", f"confusion: model {version}", "expected \\ routed"):
+        assert shown in measured.output
+
+    nothing = runner.invoke(cli, ["--data-dir", str(tmp_path / "empty"), "router", "eval"])
+    assert nothing.exit_code == 1
+    assert "run `agentbus router train` first" in nothing.output
