@@ -15,8 +15,11 @@ from streams.cli.context import CliContext, fail, pass_cli
 from streams.kafka_options import client_options
 from streams.roles.registry import all_roles, group_id
 from streams.roles.runtime import build_runtime
+from streams.scaling import recommend_replicas
 from streams.settings import Settings
 from streams.stack import StackError, bring_up, broker_answers, broker_for, is_loopback
+from streams.warehouse import WarehouseError
+from streams.warehouse.access import open_reader
 from streams.warehouse.gateway import find_gateway
 
 out = Console()
@@ -55,7 +58,8 @@ def down(state: CliContext) -> None:
 @pass_cli
 def status(state: CliContext) -> None:
     """Say what runs: broker, its process and log, the ClickHouse store and its owner,
-    and per role its consumer group's state, live members and lag."""
+    and per role its consumer group's state, live members and lag; per specialist the
+    wait its lag means and the replicas that keep it under AGENTBUS_SCALING_TARGET_WAIT_S."""
     settings = state.settings()
     table = Table(show_header=False, box=None)
     refused: BrokerAuthError | None = None
@@ -86,7 +90,9 @@ def status(state: CliContext) -> None:
 
 
 def _roles_table(settings: Settings) -> Table:
-    """Per role: consumer-group state, live members and lag (what a 3 a.m. look needs)."""
+    """Per role: consumer-group state, live members and lag (what a 3 a.m. look needs);
+    per specialist also its completions per second, the wait its lag means, and the
+    replicas that would bring that wait under the target (`streams.scaling`)."""
     runtime = build_runtime(settings)
     options = client_options(settings)
 
@@ -103,9 +109,79 @@ def _roles_table(settings: Settings) -> Table:
     async def rows() -> list[tuple[str, GroupInfo, int | None]]:
         return [(role, *await facts(role)) for role in all_roles(runtime)]
 
-    table = Table("role", "group", "state", "members", "lag", title="roles")
+    rates = results_per_s(settings)
+    table = Table(
+        "role",
+        "group",
+        "state",
+        "members",
+        "lag",
+        "done/s",
+        "wait",
+        "replicas",
+        "why",
+        title=f"roles (replicas for a wait under {settings.scaling_target_wait_s:g}s)",
+    )
     for role, info, lag in asyncio.run(rows()):
         table.add_row(
-            role, info.group_id, info.state, str(info.members), "-" if lag is None else str(lag)
+            role,
+            info.group_id,
+            info.state,
+            str(info.members),
+            "-" if lag is None else str(lag),
+            *scaling_cells(role, lag, info.members, rates, settings),
         )
     return table
+
+
+RATE_WINDOW_S = 60
+"""Completions are counted over this many seconds before now."""
+_RESULTS_PER_AGENT = (
+    "SELECT agent, count() FROM agentbus.results FINAL "
+    f"WHERE occurred_at >= now64(3) - INTERVAL {RATE_WINDOW_S} SECOND GROUP BY agent"
+)
+
+
+def results_per_s(settings: Settings) -> dict[str, float] | None:
+    """Results per second per agent over the last minute, from ClickHouse (through the
+    running sink's gateway when it owns the embedded store); None when unreadable."""
+    try:
+        reader = open_reader(settings.clickhouse_dsn, settings.data_dir)
+    except WarehouseError:
+        return None
+    try:
+        rows = reader.query(_RESULTS_PER_AGENT).rows
+    except WarehouseError:
+        return None
+    finally:
+        reader.close()
+    return {str(agent): int(count) / RATE_WINDOW_S for agent, count in rows}
+
+
+def scaling_cells(
+    role: str,
+    lag: int | None,
+    members: int,
+    rates: dict[str, float] | None,
+    settings: Settings,
+) -> tuple[str, str, str, str]:
+    """The done/s, wait, replicas and why cells of one role's row ("" for non-specialists,
+    "?" when ClickHouse could not be read)."""
+    if not role.startswith("specialist:"):
+        return ("", "", "", "")
+    if rates is None:
+        return ("?", "?", "?", "clickhouse not readable")
+    advice = recommend_replicas(
+        lag,
+        rates.get(role.split(":", 1)[1], 0.0),
+        members,
+        target_wait_s=settings.scaling_target_wait_s,
+        max_replicas=settings.partitions,
+    )
+    wait = "?" if advice.wait_s is None else f"{advice.wait_s:.1f}s"
+    replicas = (
+        str(advice.recommended)
+        if advice.recommended == members
+        else f"{members} → {advice.recommended}"
+    )
+    return (f"{advice.results_per_s:.2f}", wait, replicas, advice.reason)
