@@ -21,6 +21,7 @@ from fastavro.schema import (
 )
 
 from streams.codec.errors import SchemaLoadError
+from streams.resources import ResourceError, data_dir
 
 __all__ = ["RecordSchema", "SchemaSet", "default_avro_dir", "record_schema"]
 
@@ -58,17 +59,15 @@ class RecordSchema:
 
 
 def default_avro_dir() -> Path:
-    """The ``avro/`` folder of the source tree this package runs from.
+    """The ``avro/`` folder agentbus ships (``agentbus_data.avro``, see :mod:`streams.resources`).
 
-    Raises ``SchemaLoadError`` when it is not there (e.g. an installed wheel):
-    then pass the folder to ``SchemaSet.load`` explicitly.
+    Raises ``SchemaLoadError`` when the installation lacks it: then pass the folder
+    holding the .avsc files to ``SchemaSet.load`` explicitly.
     """
-    path = Path(__file__).resolve().parents[2] / "avro"
-    if not path.is_dir():
-        raise SchemaLoadError(
-            f"Avro schema folder not found at {path}; pass the folder holding the .avsc files"
-        )
-    return path
+    try:
+        return data_dir("avro")
+    except ResourceError as exc:
+        raise SchemaLoadError(f"{exc}; or pass the folder holding the .avsc files") from exc
 
 
 def record_schema(raw: Mapping[str, Any], source: str) -> RecordSchema:

@@ -199,12 +199,15 @@ def test_filled_jar_cache_is_reused_without_maven(tmp_path: Path) -> None:
 
 
 def test_missing_maven_says_what_to_install(tmp_path: Path) -> None:
-    # A marker for another pom content counts as an empty cache.
+    # A marker for another pom content counts as an empty cache; a pom without its
+    # jars.lock (tests/unit/test_jars_lock.py covers the lock) needs Maven.
+    pom = tmp_path / "pom.xml"
+    pom.write_bytes((infra_dir() / "pom.xml").read_bytes())
     cache = tmp_path / "lib"
     cache.mkdir()
     (cache / ".agentbus-complete").write_text("stale\n")
     with pytest.raises(ToolchainError, match=r"Maven .* is not on PATH"):
-        ensure_jars(infra_dir() / "pom.xml", cache, mvn="no-such-mvn")
+        ensure_jars(pom, cache, mvn="no-such-mvn")
 
 
 def test_missing_java_says_what_to_install() -> None:
