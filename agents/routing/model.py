@@ -8,6 +8,10 @@ regression at its best and was steadier: logistic regression's probabilities, an
 its accuracy at a fixed threshold, swing with its regularisation (0.81-0.91 at p≥0.5
 for C 5-100; the SVM 0.88-0.90 for C 0.3-2). Both are offered (`estimator=`).
 
+One text is scored by `agents.routing._fast` (the same arithmetic from the fitted
+parameters, checked against `predict_proba` when the model is built): about 0.3 ms per
+request where scikit-learn's per-call path took 4-15 ms.
+
 scikit-learn is imported only when a model is trained or loaded, so a process that
 routes by keywords never pays for it. An artifact is a joblib (pickle) file: load only
 artifacts this deployment wrote (`agentbus router train`), never one from a stranger.
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agents.errors import ConfigError
+from agents.routing._fast import compile_pipeline
 
 __all__ = [
     "ARTIFACT_SUFFIX",
@@ -80,6 +85,8 @@ class RouterModel:
         self._pipeline = pipeline
         self.info = info
         self._labels: tuple[str, ...] = tuple(str(label) for label in pipeline.classes_)
+        # Same numbers as predict_proba at a fraction of the cost per text (see _fast).
+        self._fast = compile_pipeline(pipeline)
 
     @property
     def version(self) -> str:
@@ -92,8 +99,15 @@ class RouterModel:
 
     def probabilities(self, text: str) -> tuple[float, ...]:
         """Calibrated probability of each of `labels` for `text` (they sum to 1)."""
+        if self._fast is not None:
+            return self._fast(text)
         row = self._pipeline.predict_proba([text])[0]
         return tuple(float(p) for p in row)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether `probabilities` takes the fast path (else scikit-learn's per call)."""
+        return self._fast is not None
 
     def with_evaluation(self, accuracy: float, examples: int) -> RouterModel:
         """This model with its held-out accuracy recorded (the version does not change)."""

@@ -332,3 +332,22 @@ def test_router_train_then_eval_from_the_command_line(tmp_path: Path) -> None:
     nothing = runner.invoke(cli, ["--data-dir", str(tmp_path / "empty"), "router", "eval"])
     assert nothing.exit_code == 1
     assert "run `agentbus router train` first" in nothing.output
+
+
+@pytest.mark.parametrize("estimator", ["svm", "logreg"])
+def test_the_fast_path_gives_scikit_learns_probabilities(
+    system: AgentSystem, model: RouterModel, estimator: str
+) -> None:
+    trained = (
+        model
+        if estimator == "svm"
+        else train_model(
+            {"declared": declared_examples(system)}, system=system.name, estimator="logreg"
+        )
+    )
+    texts = [text for text, _ in REFERENCE_EVAL] + ["", "!!!", "ÄÖÜ ß çà"]
+    expected = trained._pipeline.predict_proba(texts)
+
+    assert trained.compiled
+    for text, row in zip(texts, expected, strict=True):
+        assert trained.probabilities(text) == pytest.approx(tuple(row), abs=1e-9), text
