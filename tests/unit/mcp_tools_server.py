@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -36,6 +37,13 @@ def send_letter(account_id: str, ctx: Context) -> str:
     with letters.open("a") as out:
         out.write(f"{key or 'no-key'}\n")
     return f"letter for {account_id} sent"
+
+
+@app.tool()
+async def slow_report(seconds: float) -> str:
+    """A report that takes `seconds` to build."""
+    await anyio.sleep(seconds)
+    return "report"
 
 
 @app.tool()

@@ -101,7 +101,7 @@ def exercise(server: McpServer, letters: Path) -> None:
             )
             outcome = await ask(toolbox, bank, model)
             offered = {s.name: s for s in model.requests[0].tool_specs}
-            assert set(offered) == {"account_status", "send_letter", "close_account"}
+            assert set(offered) == {"account_status", "send_letter", "slow_report", "close_account"}
             assert offered["send_letter"].description.startswith("Post a PIN reset letter")
             assert offered["send_letter"].parameters["required"] == ["account_id"]
             sent, refused = outcome.attempts[0].tool_runs
@@ -117,6 +117,17 @@ def exercise(server: McpServer, letters: Path) -> None:
             [resent] = again.attempts[0].tool_runs
             assert resent.idempotency_key == sent.idempotency_key
             assert resent.result == '{"result":"letter for 4417 already sent"}'
+
+            # A call over its timeout is cut off; the session stays usable.
+            model = Scripted(
+                ToolCall("c1", "slow_report", {"seconds": 30}),
+                ToolCall("c2", "account_status", {"account_id": "7"}),
+            )
+            outcome = await ask(toolbox, bank, model)
+            late, fine = outcome.attempts[0].tool_runs
+            assert late.error == f"slow_report did not finish within {server.timeout_s:g}s"
+            assert fine.error is None
+            assert json.loads(fine.result or "")["account_id"] == "7"
             return sent.idempotency_key
 
     key = asyncio.run(asyncio.wait_for(scenario(), timeout=60))
@@ -130,6 +141,7 @@ def test_tools_of_a_stdio_mcp_server(tmp_path: Path) -> None:
         command=(sys.executable, str(SERVER)),
         env={"LETTERS_FILE": str(letters)},
         side_effects=("send_letter",),
+        timeout_s=3.0,
     )
     exercise(server, letters)
 
@@ -166,7 +178,7 @@ def http_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def test_tools_of_a_streamable_http_mcp_server(http_server: tuple[str, Path]) -> None:
     url, letters = http_server
-    server = McpServer(name="bank", url=url, side_effects=("send_letter",))
+    server = McpServer(name="bank", url=url, side_effects=("send_letter",), timeout_s=3.0)
     exercise(server, letters)
 
 

@@ -203,3 +203,31 @@ def test_tasks_keep_the_routing_model_version_across_versions(
     assert codec.decode_as("AgentTask", codec.encode("AgentTask", new_task)) == new_task
     as_v1 = read(write(current, new_task), current, v1)
     assert as_v1 == {k: v for k, v in new_task.items() if k != "routing_model_version"}
+
+
+def test_invocations_keep_their_tool_runs_across_versions(
+    codec: AvroCodec, schemas: SchemaSet
+) -> None:
+    # v3 records every tool call an attempt ran (issue 7, tools): a v2 invocation reads
+    # as one that ran none, and a consumer still on v2 reads a v3 one without them.
+    v2 = schemas.versions("Invocation")[1]
+    current = schemas.current("Invocation")
+    old = sample_value(v2)
+    data = b"\xc3\x01" + v2.fingerprint_bytes + write(v2, old)
+    assert codec.decode_as("Invocation", data) == {**old, "tool_runs": []}
+
+    run = {
+        "name": "reset_pin",
+        "arguments": '{"account_id":"4417"}',
+        "result": None,
+        "error": "reset_pin did not finish within 10s",
+        "latency_ms": 10000.0,
+        "idempotency_key": "reset_pin:0f3c",
+        "call_id": "call_1",
+        "round": 2,
+    }
+    new = {**sample_value(current), "tool_runs": [run]}
+    assert codec.decode_as("Invocation", codec.encode("Invocation", new)) == new
+    assert read(write(current, new), current, v2) == {
+        k: v for k, v in new.items() if k != "tool_runs"
+    }
