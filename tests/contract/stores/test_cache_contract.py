@@ -15,7 +15,8 @@ import pytest
 from agents.cache import CacheEntry
 from tests.contract.stores.backends import CacheBackend
 
-# Timestamps to the millisecond: the event carries epoch milliseconds.
+# Timestamps to the millisecond: the event carries epoch milliseconds. NOW is taken at
+# import, so the TTLs below outlast any test session (a long suite once outlived 60 s).
 NOW = round(time.time(), 3)
 
 FULL = CacheEntry(
@@ -24,7 +25,7 @@ FULL = CacheEntry(
     agent_version="3",
     model="sim-standard",
     stored_at=NOW,
-    ttl_s=300.5,
+    ttl_s=86_400.5,
     provider="sim",
     tier="standard",
     tool_calls=("lookup_card", "reset_pin"),
@@ -35,7 +36,7 @@ BARE = CacheEntry(
     agent_version="1",
     model="sim-small",
     stored_at=NOW,
-    ttl_s=60.0,
+    ttl_s=86_400.0,
 )
 
 
