@@ -1,5 +1,6 @@
 # Two commands a user needs: `make demo` and `make test`. Each sets itself up
-# (virtualenv, Python dependencies; the Kafka jars are fetched by Maven on first use).
+# (virtualenv, Python dependencies; the Kafka jars are fetched from Maven Central on first
+# use, checked against infra/kafka/jars.lock).
 
 PYTHON ?= python3
 VENV   ?= .venv
