@@ -7,6 +7,7 @@ import logging
 
 import faust
 
+from agents.tools import Toolbox
 from streams.providers import ProviderSet
 from streams.roles.registry import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
@@ -42,7 +43,14 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
         warehouse.apply_schema()
     agents = [role.split(":", 1)[1] for role in roles if role.startswith("specialist:")]
     providers = ProviderSet(runtime.system, settings, agents)
-    shared = SharedState(settings, runtime.codec, runtime.topics, providers, role=",".join(roles))
+    shared = SharedState(
+        settings,
+        runtime.codec,
+        runtime.topics,
+        providers,
+        role=",".join(roles),
+        toolbox=Toolbox.of(runtime.system),
+    )
     built: list[tuple[str, faust.App, RoleStats]] = []
     for role in roles:
         app, stats = build_app(

@@ -288,10 +288,6 @@ def _with_overrides(system: AgentSystem, settings: Settings) -> AgentSystem:
         if settings.cache_ttl_s is not None and spec.cache_ttl_s is not None:
             update["cache_ttl_s"] = settings.cache_ttl_s
         specs.append(spec.model_copy(update=update))
-    return AgentSystem(
-        name=system.name,
-        agents=tuple(specs),
-        default_agent=system.default_agent,
-        edges=system.edges,
-        endpoints=system.endpoints,
-    )
+    # Every field as the user declared it (endpoints, tools, MCP servers…), agents replaced.
+    fields = {name: getattr(system, name) for name in AgentSystem.model_fields}
+    return AgentSystem(**{**fields, "agents": tuple(specs)})

@@ -149,6 +149,7 @@ def register_specialist(
         cache=shared.cache,
         fallbacks=runtime.system.get,
         providers=providers.for_agent,
+        tools=shared.toolbox,
     )
     specialist = Specialist(runtime, agent, providers.for_agent(agent), deps, stats)
     source = raw_topic(app, runtime.topics.tasks(agent))

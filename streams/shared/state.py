@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from agents.providers.faults import FaultTarget
+from agents.tools import Toolbox
 from streams.codec import AvroCodec
 from streams.settings import Settings
 from streams.shared.breakers import KafkaBreakerBoard
@@ -16,15 +17,23 @@ __all__ = ["SharedState"]
 
 
 class SharedState:
-    """Breaker board, result cache and policy follower of this process.
+    """Breaker board, result cache, policy follower and tools of this process.
 
     ``start()`` is idempotent and safe to call from every specialist at once; it
-    returns when all three views have caught up with their topics.
+    returns when all three views have caught up with their topics. The toolbox opens
+    its MCP connections on first use; ``stop()`` closes them.
     """
 
     def __init__(
-        self, settings: Settings, codec: AvroCodec, topics: Topics, faults: FaultTarget, role: str
+        self,
+        settings: Settings,
+        codec: AvroCodec,
+        topics: Topics,
+        faults: FaultTarget,
+        role: str,
+        toolbox: Toolbox | None = None,
     ) -> None:
+        self.toolbox = toolbox if toolbox is not None else Toolbox()
         self.breakers = KafkaBreakerBoard(settings, codec, topics.breakers, role=role)
         self.cache = KafkaCacheStore(settings, codec, topics.cache, role=role)
         self.policies = PolicyFollower(settings, codec, topics.policies, faults)
@@ -44,3 +53,4 @@ class SharedState:
             if self._started:
                 await asyncio.gather(self.breakers.stop(), self.cache.stop(), self.policies.stop())
                 self._started = False
+            await self.toolbox.aclose()
