@@ -74,6 +74,8 @@ class ModelInfo:
     eval_accuracy: float | None = None
     """Accuracy on a held-out set the model never saw; None until evaluated."""
     eval_examples: int = 0
+    held_out_excluded: int = 0
+    """Training texts dropped because the held-out set has them (see `train_model`)."""
     library: Mapping[str, str] = field(default_factory=dict)
     """Versions of the libraries that trained it (a pickle loads best on the same ones)."""
 
@@ -217,20 +219,29 @@ def train_model(
     system: str,
     estimator: Estimator = "svm",
     now: dt.datetime | None = None,
+    exclude: Iterable[str] = (),
 ) -> RouterModel:
     """Fit a model on labelled texts from named `sources` (e.g. "declared", "history").
 
     A text seen more than once keeps the label of its first source (so an agent's
-    declared examples outrank routed history). Needs at least two agents with at least
-    two examples each; `RouterModelError` otherwise.
+    declared examples outrank routed history). Texts in `exclude` (the held-out set:
+    its requests may have been routed in production, and so be in the history) are
+    never learned, whatever their case and spacing, so the held-out accuracy stays
+    honest. Needs at least two agents with at least two examples each;
+    `RouterModelError` otherwise.
     """
     import sklearn  # noqa: PLC0415
 
+    banned = {" ".join(text.lower().split()) for text in exclude}
     seen: dict[str, str] = {}
     counts: Counter[str] = Counter()
+    dropped: set[str] = set()
     for source, pairs in sources.items():
         for text, agent in pairs:
             key = " ".join(text.split())
+            if key.lower() in banned:
+                dropped.add(key.lower())
+                continue
             if key and key not in seen:
                 seen[key] = agent
                 counts[source] += 1
@@ -255,6 +266,7 @@ def train_model(
         per_agent=dict(sorted(per_agent.items())),
         sources={source: counts[source] for source in sources},
         estimator=estimator,
+        held_out_excluded=len(dropped),
         library={"scikit-learn": sklearn.__version__},
     )
     return RouterModel(pipeline, info)

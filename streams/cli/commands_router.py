@@ -157,7 +157,10 @@ def train(
     held_out = _held_out(settings, eval_file)
     try:
         model = train_model(
-            sources, system=system.name, estimator="logreg" if estimator == "logreg" else "svm"
+            sources,
+            system=system.name,
+            estimator="logreg" if estimator == "logreg" else "svm",
+            exclude=[text for text, _ in held_out],
         )
     except RouterModelError as exc:
         fail(str(exc))
@@ -171,6 +174,8 @@ def train(
     console.print(
         f"examples   {info.examples} ({_counts(info.sources)}; per agent {_counts(info.per_agent)})"
     )
+    if info.held_out_excluded:
+        console.print(f"excluded   {info.held_out_excluded} held-out texts found in the history")
     if held_out:
         keywords = evaluate(KeywordClassifier(system), held_out, system.names)
         console.print(

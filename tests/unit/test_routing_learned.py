@@ -225,6 +225,21 @@ def test_history_adds_examples_and_declared_ones_win_a_conflict(system: AgentSys
     assert model.info.examples == len(declared) + 1
 
 
+def test_held_out_texts_are_never_learned_even_from_history(system: AgentSystem) -> None:
+    declared = declared_examples(system)
+    [(seen_text, seen_agent), *_] = REFERENCE_EVAL
+    history = [(f"  {seen_text.upper()} ", seen_agent), ("where did my 20 quid go", "transactions")]
+    model = train_model(
+        {"declared": declared, "history": history},
+        system=system.name,
+        now=AT,
+        exclude=[text for text, _ in REFERENCE_EVAL],
+    )
+
+    assert model.info.held_out_excluded == 1
+    assert model.info.sources == {"declared": len(declared), "history": 1}
+
+
 def test_too_few_examples_is_a_clear_error() -> None:
     with pytest.raises(RouterModelError, match="at least two agents"):
         train_model({"declared": [("hi", "general"), ("hello", "general")]}, system="tiny")
