@@ -254,9 +254,6 @@ def eval_(
                 console.print(f"  {expected} → {routed}: {text!r}")
 
 
-eval_.name = "eval"
-
-
 def render_evaluation(results: dict[str, Evaluation]) -> list[Table]:
     """A summary table (accuracy and per-agent precision/recall/F1, classifiers side by
     side) and one confusion matrix per classifier (rows: expected, columns: routed)."""
