@@ -121,8 +121,20 @@ def router() -> None:
     show_default=True,
     help="Use only history routed with at least this confidence.",
 )
-@click.option("--history-limit", type=click.IntRange(min=0), default=100_000, show_default=True)
-@click.option("--estimator", type=click.Choice(["svm", "logreg"]), default="svm", show_default=True)
+@click.option(
+    "--history-limit",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Most routed requests read from the history.",
+)
+@click.option(
+    "--estimator",
+    type=click.Choice(["svm", "logreg"]),
+    default="svm",
+    show_default=True,
+    help="Calibrated linear SVM, or logistic regression (bench/router_bench.py compares them).",
+)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
