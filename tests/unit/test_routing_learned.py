@@ -366,3 +366,50 @@ def test_the_fast_path_gives_scikit_learns_probabilities(
     assert trained.compiled
     for text, row in zip(texts, expected, strict=True):
         assert trained.probabilities(text) == pytest.approx(tuple(row), abs=1e-9), text
+
+
+def tiny_system() -> AgentSystem:
+    """A user's system with its own examples and no held-out set (loaded by --system)."""
+
+    def spec(name: str, examples: tuple[str, ...]) -> AgentSpec:
+        return AgentSpec(
+            name=name, description="", model="m", prompt="p", tier="small", examples=examples
+        )
+
+    pets = tuple(
+        f"my {pet} is {state}"
+        for pet in ("dog", "cat", "parrot", "rabbit")
+        for state in ("sick", "limping", "not eating")
+    )
+    cars = tuple(
+        f"my {car} {fault}"
+        for car in ("car", "van", "truck", "bike")
+        for fault in ("won't start", "makes a noise", "has a flat")
+    )
+    chat = tuple(
+        f"{hello}, {what}"
+        for hello in ("hi", "hello", "hey")
+        for what in ("who are you", "what can you do", "thanks", "bye")
+    )
+    return AgentSystem(
+        name="tiny",
+        agents=(spec("vet", pets), spec("garage", cars), spec("desk", chat)),
+        default_agent="desk",
+    )
+
+
+def test_a_system_without_a_held_out_set_is_measured_on_a_split(tmp_path: Path) -> None:
+    artifact = tmp_path / "tiny.joblib"
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("--system", f"{__name__}:tiny_system", "--data-dir", str(tmp_path)),
+            *("router", "train", "--no-history", "--out", str(artifact)),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "declared examples kept out of a first fit" in result.output
+    info = RouterModel.load(artifact).info
+    assert info.examples == 36  # the final fit saw every example
+    assert info.eval_examples > 0
