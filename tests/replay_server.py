@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,8 @@ class ReplayServer:
     """``with ReplayServer(folder) as server: server.url``."""
 
     folder: Path
+    delay_s: float = 0.0
+    """How long each answer takes, like a model's latency."""
     seen: list[SeenRequest] = field(default_factory=list)
     _httpd: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -58,6 +61,8 @@ class ReplayServer:
                 with server._lock:
                     server.seen.append(SeenRequest(self.path, dict(self.headers), body, kind))
                 recording = json.loads((server.folder / f"{api}_{kind}.json").read_text())
+                if server.delay_s:
+                    time.sleep(server.delay_s)  # one thread per request: others go on
                 payload = json.dumps(recording["body"]).encode()
                 self.send_response(int(recording.get("status", 200)))
                 for name, value in recording.get("headers", {}).items():
@@ -101,7 +106,6 @@ def _kind(api: str, body: dict[str, Any]) -> str:
 def main() -> None:
     """``python -m tests.replay_server DIR``: serve DIR until killed; prints the URL."""
     import sys  # noqa: PLC0415
-    import time  # noqa: PLC0415
 
     with ReplayServer(Path(sys.argv[1])) as server:
         print(server.url, flush=True)

@@ -1,5 +1,6 @@
 """The claims system: triage on an OpenAI-compatible model, assessment on Anthropic, a
-general helper on the simulated model.
+general helper on the simulated model; the assessor books adjusters through a tool with
+a side effect (examples/claims/tools.py), exactly once per claim.
 
 Run it:
 
@@ -18,6 +19,7 @@ from agents.contracts.edge import Edge
 from agents.endpoints import AnthropicEndpoint, OpenAIEndpoint, SimEndpoint
 from agents.spec import AgentLimits
 from examples.claims.contracts import Assessment, AssessmentInput, Triage
+from examples.claims.tools import book_adjuster, lookup_policy
 
 __all__ = ["build_system", "system"]
 
@@ -52,6 +54,7 @@ def build_system() -> AgentSystem:
         keywords=("claim", "accident", "damage", "stolen", "flood", "crash", "lost", "injury"),
         limits=AgentLimits(max_output_tokens=300, timeout_s=20.0),
         output_model=Triage,
+        tools=("lookup_policy",),
         fallback="helper",
     )
     assessor = AgentSpec(
@@ -68,6 +71,7 @@ def build_system() -> AgentSystem:
         limits=AgentLimits(max_output_tokens=600, timeout_s=40.0),
         input_model=AssessmentInput,
         output_model=Assessment,
+        tools=("lookup_policy", "book_adjuster"),
         fallback="helper",
     )
     helper = AgentSpec(
@@ -83,6 +87,7 @@ def build_system() -> AgentSystem:
         agents=(intake, assessor, helper),
         default_agent="helper",
         endpoints=(openai, anthropic, SimEndpoint(latency_ms=50.0)),
+        tools=(lookup_policy, book_adjuster),
         edges=(
             Edge(
                 producer="intake",

@@ -5,6 +5,8 @@ endpoints answered by a local server replaying recorded responses."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -29,14 +31,18 @@ ANTHROPIC_KEY = "sk-ant-PLANTED-anthropic-8d3b6a0c"
 
 
 @pytest.fixture
-def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReplayServer]:
-    with ReplayServer(RECORDED) as server:
+def replay(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ReplayServer]:
+    delay = getattr(request, "param", 0.0)
+    with ReplayServer(RECORDED, delay_s=delay) as server:
         # The example reads its endpoint URLs and keys from the environment, which the
         # worker processes inherit.
         monkeypatch.setenv("CLAIMS_OPENAI_URL", f"{server.url}/v1")
         monkeypatch.setenv("CLAIMS_ANTHROPIC_URL", server.url)
         monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
         monkeypatch.setenv("ANTHROPIC_API_KEY", ANTHROPIC_KEY)
+        monkeypatch.setenv("CLAIMS_BOOKINGS_DB", str(tmp_path / "bookings.db"))
         yield server
 
 
@@ -91,6 +97,7 @@ def test_the_claims_example_runs_on_its_endpoints(claims: Stack, replay: ReplayS
         )
         .rows
     }
+    # One row per agent: a tool round stays inside one attempt.
     assert rows["intake"] == ("ok", "openai", "gpt-4o-mini-2024-07-18")
     assert rows["assessor"] == ("ok", "anthropic", "claude-3-5-haiku-20241022")
     assert rows["helper"][:2] == ("ok", "sim")
@@ -98,6 +105,23 @@ def test_the_claims_example_runs_on_its_endpoints(claims: Stack, replay: ReplayS
     openai_calls = [s for s in replay.seen if s.path.endswith("/chat/completions")]
     anthropic_calls = [s for s in replay.seen if s.path.endswith("/v1/messages")]
     assert openai_calls and openai_calls[0].headers["Authorization"] == f"Bearer {OPENAI_KEY}"
+    # Tool-call rounds: the model asked for a tool, got its result, then answered.
+    assert replay.kinds("openai") == ["tool_call", "final"]
+    assert replay.kinds("anthropic") == ["tool_call", "final"]
+    runs = {
+        name: (arguments, result, error, key)
+        for name, arguments, result, error, key in claims.gateway()
+        .query(
+            "SELECT run.name, run.arguments, run.result, run.error, run.idempotency_key "
+            "FROM agentbus.invocations FINAL ARRAY JOIN tool_runs AS run"
+        )
+        .rows
+    }
+    assert json.loads(runs["lookup_policy"][0]) == {"policy_no": "POL-1001"}
+    assert "comprehensive" in runs["lookup_policy"][1]
+    assert runs["lookup_policy"][3] is None or runs["lookup_policy"][3] == ""
+    assert runs["book_adjuster"][1] and "ADJ-" in runs["book_adjuster"][1]
+    assert runs["book_adjuster"][3], "a side-effecting tool gets an idempotency key"
     assert anthropic_calls and anthropic_calls[0].headers["x-api-key"] == ANTHROPIC_KEY
     # ...and the keys are nowhere a person or a query could read them.
     trace = subprocess.run(
@@ -109,6 +133,7 @@ def test_the_claims_example_runs_on_its_endpoints(claims: Stack, replay: ReplayS
         check=True,
     )
     assert "openai" in trace.stdout and "gpt-4o-mini" in trace.stdout
+    assert "tool lookup_policy" in trace.stdout and "POL-1001" in trace.stdout
     dump = claims.gateway().query(
         "SELECT concat(input, ifNull(output, ''), ifNull(error, ''), provider) "
         "FROM agentbus.invocations"
@@ -119,3 +144,62 @@ def test_the_claims_example_runs_on_its_endpoints(claims: Stack, replay: ReplayS
         assert key not in log
         assert key not in trace.stdout + trace.stderr
         assert key not in texts
+
+
+SPECIALISTS = ["specialist:intake", "specialist:assessor", "specialist:helper"]
+
+
+async def _submit_assessments(stack: Stack, count: int) -> list[str]:
+    async with AgentbusClient(stack.runtime) as client:
+        ids = [
+            (
+                await client.submit(
+                    f"Please assess claim CL-{4000 + n}: rear bumper, repair quote {900 + n} EUR.",
+                    target_agent="assessor",
+                    tenant="acme-insure",
+                )
+            ).request_id
+            for n in range(count)
+        ]
+        await client.flush()
+    return ids
+
+
+@pytest.mark.chaos
+@pytest.mark.parametrize("replay", [0.25], indirect=True)  # model latency: kills land mid-task
+def test_a_side_effecting_tool_runs_once_per_task_across_a_specialist_sigkill(
+    claims: Stack, replay: ReplayServer, tmp_path: Path
+) -> None:
+    claims.start_front()
+    slow = {"specialist_concurrency": 4}
+    specialists = claims.start(SPECIALISTS, name="specialists-1", **slow)
+    ids = asyncio.run(_submit_assessments(claims, 40))
+
+    results = "SELECT count() FROM agentbus.results FINAL"
+    claims.wait_until(lambda: claims.scalar(results) >= 8, 120, "the first results")
+    specialists.kill()
+    assert claims.scalar(results) < 40, "the kill must land mid-run"
+    claims.start(SPECIALISTS, name="specialists-2", **slow)
+    claims.wait_until(lambda: claims.scalar(results) >= 40, 180, "all 40 results")
+
+    db = sqlite3.connect(tmp_path / "bookings.db")
+    bookings = db.execute("SELECT count(), count(DISTINCT key) FROM bookings").fetchone()
+    calls = db.execute("SELECT count() FROM calls").fetchone()[0]
+    db.close()
+    assert bookings == (40, 40), "one adjuster visit per claim, none twice"
+    assert calls >= 40  # calls beyond 40 were redelivered tasks answered from the ledger
+    print(f"book_adjuster called {calls} times for 40 claims, 40 bookings")  # shown with -s
+    statuses = (
+        claims.gateway()
+        .query("SELECT status, count() FROM agentbus.results FINAL GROUP BY status")
+        .rows
+    )
+    assert dict(statuses) == {"ok": 40}
+    assert (
+        claims.scalar(
+            "SELECT count(DISTINCT request_id) FROM agentbus.results FINAL WHERE request_id IN "
+            "{ids:Array(String)}",
+            ids=ids,
+        )
+        == 40
+    )
