@@ -13,13 +13,16 @@ virtualenv's bin folder, the environment to run it with and a ``run`` helper.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from streams.broker.jars import (
     infra_dir,
     kafka_version,
 )
+from tests.replay_server import ReplayServer
 
 pytestmark = [
     pytest.mark.integration,
@@ -214,6 +218,7 @@ def test_up_and_down_run_from_the_wheel_without_maven(
         assert up.returncode == 0, up.stdout + up.stderr
         assert "started locally" in up.stdout
         assert "clickhouse" in up.stdout
+        _run_the_claims_example(installed_agentbus, options, tmp_path)
     finally:
         down = installed_agentbus.run(*options, "down", timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -227,6 +232,88 @@ def test_up_and_down_run_from_the_wheel_without_maven(
         jar.file_name for jar in lock.jars
     )
     assert (cache / ".agentbus-complete").read_text().strip() == pom_sha256(pom)
+
+
+def _run_the_claims_example(
+    installed: InstalledAgentbus, options: list[str], tmp_path: Path
+) -> None:
+    """The user's own system (the claims example, copied next to them) run by the installed
+    agentbus against recorded OpenAI and Anthropic endpoints: submit, sql, trace."""
+    shutil.copytree(ROOT / "examples", installed.cwd / "examples", dirs_exist_ok=True)
+    system = ["--system", "examples.claims.system:system"]
+    with ReplayServer(ROOT / "tests" / "fixtures" / "recorded" / "claims") as replay:
+        env = {
+            **installed.env,
+            "CLAIMS_OPENAI_URL": f"{replay.url}/v1",
+            "CLAIMS_ANTHROPIC_URL": replay.url,
+            "OPENAI_API_KEY": "sk-install-test",
+            "ANTHROPIC_API_KEY": "sk-ant-install-test",
+            "CLAIMS_BOOKINGS_DB": str(tmp_path / "bookings.db"),
+        }
+        with (tmp_path / "run.log").open("w") as log:
+            worker = subprocess.Popen(  # the installed console script
+                [str(installed.bin / "agentbus"), *options, *system, "run"],
+                cwd=installed.cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            _until(lambda: installed.run(*options, "sql", "SELECT 1").returncode == 0, 120)
+            asked = [
+                {"input": "My car was rear-ended, policy POL-1001.", "target_agent": "intake"},
+                {"input": "Assess claim CL-2291, bumper 1,850 EUR.", "target_agent": "assessor"},
+                {"input": "What does travel cover include?", "target_agent": "helper"},
+            ]
+            (installed.cwd / "claims.jsonl").write_text(
+                "\n".join(json.dumps(item) for item in asked) + "\n"
+            )
+            submitted = installed.run(*options, *system, "submit", "--file", "claims.jsonl")
+            assert submitted.returncode == 0, submitted.stderr
+            ids = submitted.stdout.split()
+            assert len(ids) == 3
+            count = "SELECT count() FROM agentbus.results FINAL"
+            _until(lambda: _tsv(installed, options, count) == "3", 120)
+            seen = installed.run(
+                *options,
+                "sql",
+                "SELECT r.agent, i.provider, i.model, r.status FROM agentbus.results AS r "
+                "FINAL JOIN agentbus.invocations AS i FINAL ON i.request_id = r.request_id "
+                "ORDER BY r.agent",
+                "--format",
+                "tsv",
+            )
+            rows = [line.split("\t") for line in seen.stdout.strip().splitlines()[1:]]
+            assert rows[0] == ["assessor", "anthropic", "claude-3-5-haiku-20241022", "ok"]
+            assert rows[1][:2] == ["helper", "sim"]
+            assert rows[2] == ["intake", "openai", "gpt-4o-mini-2024-07-18", "ok"]
+            trace = installed.run(*options, *system, "trace", ids[1])
+            assert trace.returncode == 0, trace.stderr
+            assert "tool book_adjuster" in trace.stdout
+            assert "anthropic" in trace.stdout
+        finally:
+            os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+
+
+def _tsv(installed: InstalledAgentbus, options: list[str], sql: str) -> str:
+    """The rows of ``agentbus sql --format tsv`` (its first line names the columns)."""
+    lines = installed.run(*options, "sql", sql, "--format", "tsv").stdout.strip().splitlines()
+    return "\n".join(lines[1:])
+
+
+def _until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s")
 
 
 def test_every_locked_jar_is_on_maven_central(tmp_path: Path) -> None:
