@@ -38,6 +38,9 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.codec_bench
 	$(BIN)/python -m bench.invocation_bench
+	$(BIN)/python -m bench.http_provider_bench
+	$(BIN)/python -m bench.router_bench
+	$(BIN)/python -m bench.fuzz_bench --inputs 1000000
 	$(BIN)/python -m bench.pipeline_bench
 
 # The long chaos run (20 SIGKILLs, a broker restart, a 30 s store outage, odd intake

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import threading
 
 import faust
 
@@ -20,6 +23,31 @@ __all__ = ["run_roles"]
 log = logging.getLogger("agentbus")
 
 _BROKER_WAIT_S = 30.0
+# How long a SIGTERM/SIGINT may take before the process exits anyway: Faust's stop can
+# hang (faust #324), e.g. reconnecting forever to a broker that is gone.
+_SHUTDOWN_GRACE_S = 20.0
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, with a deadline on shutdown."""
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        timer = threading.Timer(_SHUTDOWN_GRACE_S, _exit_after_grace, args=(signal,))
+        timer.daemon = True
+        timer.start()
+        super()._schedule_shutdown(signal)
+
+
+def _exit_after_grace(signal: signal.Signals) -> None:
+    log.error(
+        "still stopping %.0fs after %s; exiting now (nothing uncommitted is lost: "
+        "unacknowledged events are redelivered)",
+        _SHUTDOWN_GRACE_S,
+        signal.name,
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(128 + int(signal))
 
 
 def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
@@ -61,7 +89,7 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
     asyncio.set_event_loop(loop)
     main_app = built[0][1]
     others = [app for _, app, _ in built[1:]]
-    worker = faust.Worker(
+    worker = _Worker(
         main_app,
         *others,
         loop=loop,
