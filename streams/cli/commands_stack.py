@@ -7,7 +7,7 @@ import asyncio
 import click
 from aiokafka.errors import KafkaError
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from streams.broker.errors import BrokerAuthError, BrokerError
 from streams.broker.groups import GroupInfo, describe_group, group_lag
@@ -110,10 +110,13 @@ def _roles_table(settings: Settings) -> Table:
         return [(role, *await facts(role)) for role in all_roles(runtime)]
 
     rates = results_per_s(settings)
+    roles = all_roles(runtime)
+    # Role names are what an operator greps for: never wrapped, whatever the width.
+    role_column = Column("role", no_wrap=True, min_width=max(len(r) for r in roles))
     table = Table(
-        "role",
+        role_column,
         "group",
-        "state",
+        Column("state", no_wrap=True),
         "members",
         "lag",
         "done/s",

@@ -37,6 +37,7 @@ from streams.broker.jars import (
     infra_dir,
     kafka_version,
 )
+from streams.warehouse.gateway import find_gateway
 from tests.replay_server import ReplayServer
 
 pytestmark = [
@@ -260,7 +261,11 @@ def _run_the_claims_example(
                 start_new_session=True,
             )
         try:
-            _until(lambda: installed.run(*options, "sql", "SELECT 1").returncode == 0, 120)
+            # Wait for the worker's query gateway, not with `agentbus sql`: before the
+            # gateway is up, sql opens the embedded store itself, which the starting
+            # worker would then find locked.
+            data_dir = Path(options[options.index("--data-dir") + 1])
+            _until(lambda: find_gateway(data_dir) is not None, 120)
             asked = [
                 {"input": "My car was rear-ended, policy POL-1001.", "target_agent": "intake"},
                 {"input": "Assess claim CL-2291, bumper 1,850 EUR.", "target_agent": "assessor"},
