@@ -100,8 +100,10 @@ async def _run(url: str, number: int, repeat: int) -> list[tuple[str, str, list[
                 return await providers.for_agent(request.metadata["agent"]).complete(request)
 
             async def whole(agent: str = agent) -> object:
+                # Without its tools, so that every row makes exactly one HTTP call.
+                bare_spec = system.get(agent).model_copy(update={"tools": ()})
                 outcome = await invoke(
-                    system.get(agent), providers.for_agent(agent), TEXT, context=CONTEXT,
+                    bare_spec, providers.for_agent(agent), TEXT, context=CONTEXT,
                     deps=deps, validate_output=contract_violation,
                 )  # fmt: skip
                 assert outcome.status == "ok", outcome.error
