@@ -55,6 +55,11 @@ def build_system() -> AgentSystem:
         limits=AgentLimits(max_output_tokens=300, timeout_s=20.0),
         output_model=Triage,
         tools=("lookup_policy",),
+        examples=(
+            "someone backed into my car in the supermarket car park, policy POL-1001",
+            "our kitchen flooded last night, the floor is ruined",
+            "my suitcase never arrived in Lisbon",
+        ),
         fallback="helper",
     )
     assessor = AgentSpec(
@@ -72,6 +77,10 @@ def build_system() -> AgentSystem:
         input_model=AssessmentInput,
         output_model=Assessment,
         tools=("lookup_policy", "book_adjuster"),
+        examples=(
+            "please assess claim CL-2291, repair quote 1,850 EUR",
+            "is the water damage on claim CL-3310 covered?",
+        ),
         fallback="helper",
     )
     helper = AgentSpec(
@@ -81,6 +90,7 @@ def build_system() -> AgentSystem:
         model="sim-small",
         tier="small",
         prompt="You answer general questions about $tenant's insurance products briefly.",
+        examples=("what does travel cover include?", "how do I add my partner to my policy?"),
     )
     return AgentSystem(
         name="claims",

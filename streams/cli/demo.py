@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 import time
+from typing import Any
 
 import click
 from rich.console import Console
@@ -12,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agents.reference import reference_workload
+from agents.system import AgentSystem
 from streams.broker.errors import BrokerError
 from streams.cli.context import CliContext, fail, pass_cli
 from streams.client import AgentbusClient, ResultFollower
@@ -25,9 +28,27 @@ from streams.warehouse.queries import agent_summary
 out = Console(width=None if sys.stdout.isatty() else 120)
 
 
+def demo_workload(system: AgentSystem, count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` requests for ``system``: the fintech reference workload for the reference
+    system, else drawn from each agent's declared ``examples`` (or, for an agent with
+    none, its description), spread over the agents in turn."""
+    if system.name == "fintech" and set(system.names) >= {"support", "transactions", "reports"}:
+        return reference_workload(count, seed)
+    rng = random.Random(seed)
+    texts = {
+        name: list(spec.examples) or [spec.description or f"A question for {name}."]
+        for name, spec in system.specs.items()
+    }
+    agents = list(texts)
+    return [
+        {"input": rng.choice(texts[agents[i % len(agents)]]), "tenant": "demo"}
+        for i in range(count)
+    ]
+
+
 async def _drive(runtime: Runtime, count: int, seed: int, wait_s: float) -> tuple[list[str], int]:
     """Submit the workload and follow results with a progress bar; returns ids and results seen."""
-    workload = reference_workload(count, seed)
+    workload = demo_workload(runtime.system, count, seed)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

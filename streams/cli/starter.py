@@ -37,6 +37,15 @@ def system() -> AgentSystem:
         tier="small",
         prompt="You answer customers of $tenant about their orders. Be brief.",
         keywords=("order", "delivery", "parcel", "refund", "return"),
+        # How customers really ask: the router learns from these (`agentbus router train`)
+        # and `agentbus demo` sends them.
+        examples=(
+            "where is my order 1234? it was due yesterday",
+            "the parcel says delivered but nothing arrived",
+            "can i still change the delivery address for order 5531",
+            "i want to send the shoes back, they are too small",
+            "how long does a refund take once you got the return?",
+        ),
         limits=AgentLimits(max_output_tokens=400, timeout_s=20.0),
         output_model=Answer,
         fallback="general",
@@ -49,6 +58,11 @@ def system() -> AgentSystem:
         model="sim-small",
         tier="small",
         prompt="You answer general questions about $tenant briefly.",
+        examples=(
+            "do you have a shop in Lyon?",
+            "what are your opening hours on sunday",
+            "is there a student discount",
+        ),
     )
     return AgentSystem(
         name="my-agents",
