@@ -131,9 +131,12 @@ def render_trace(request_id: str, trace: RequestTrace) -> Tree:
     if req:
         root.add(f"input: {_short(req['input'])!r}")
     for task in trace.tasks:
+        by_model = task.get("routing_model_version")
+        model = f", model {by_model}" if by_model else ""
         branch = root.add(
             f"[cyan]{task['producer']}[/] → [bold]{task['agent']}[/]  "
-            f"(confidence {float(task['routing_confidence']):.2f}): {task['routing_reason']}"
+            f"(confidence {float(task['routing_confidence']):.2f}{model}): "
+            f"{task['routing_reason']}"
         )
         for inv in (i for i in trace.invocations if i["task_id"] == task["task_id"]):
             _add_attempt(branch, inv, task["agent"])

@@ -46,8 +46,8 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
     )
     tasks = _rows(
         reader,
-        f"SELECT occurred_at, task_id, agent, routing_reason, routing_confidence, producer "
-        f"FROM agentbus.tasks FINAL {where}",
+        f"SELECT occurred_at, task_id, agent, routing_reason, routing_confidence, "
+        f"routing_model_version, producer FROM agentbus.tasks FINAL {where}",
         request_id,
     )
     invocations = _rows(
