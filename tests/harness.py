@@ -111,21 +111,27 @@ class Stack:
         raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
 
 
-@pytest.fixture
-def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
-    prefix = f"t{uuid.uuid4().hex[:10]}."
+def deploy(kafka_bootstrap: str, data_dir: Path, **overrides: Any) -> Stack:
+    """A fresh deployment on the session broker: unique topic prefix (topics created),
+    its own data dir and store; ``overrides`` are settings (e.g. ``system=…``)."""
     settings = Settings(
-        data_dir=tmp_path / "agentbus",
+        data_dir=data_dir,
         kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=prefix,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
         partitions=3,
         sim_latency_scale=0.0,
         sink_flush_seconds=0.2,
         log_level="info",
+        **overrides,
     )
     runtime = build_runtime(settings)
     asyncio.run(ensure_topics(kafka_bootstrap, runtime.topics.specs()))
-    deployed = Stack(settings, runtime)
+    return Stack(settings, runtime)
+
+
+@pytest.fixture
+def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+    deployed = deploy(kafka_bootstrap, tmp_path / "agentbus")
     yield deployed
     for worker in deployed.workers:
         worker.stop()

@@ -57,8 +57,8 @@ def chaos(
     latency_ms: float | None,
     clear: bool,
 ) -> None:
-    """Inject faults into AGENT's simulated model on every replica (within a second, no
-    restart): the policy is an event on the compacted policies topic."""
+    """Inject faults into AGENT's model calls on every replica, whatever its provider
+    (within a second, no restart): the policy is an event on the compacted policies topic."""
     runtime = build_runtime(state.settings())
     if agent != "*" and agent not in runtime.system:
         fail(f"unknown agent {agent!r}; known: {', '.join(runtime.system.names)} (or * for all)")

@@ -27,7 +27,14 @@ from streams.codec import DecodeError
 from streams.records import task_record
 from streams.roles.errors import EventFailed
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
-from streams.roles.runtime import DeadLetters, RoleStats, Runtime, consume_in_order, raw_topic
+from streams.roles.runtime import (
+    DeadLetters,
+    RoleStats,
+    Runtime,
+    consume_in_order,
+    raw_topic,
+    read_event,
+)
 
 __all__ = ["Router", "register_router", "router_classifier"]
 
@@ -53,17 +60,14 @@ class Router:
     def route(self, message: KafkaMessage) -> list[Emit]:
         """The outputs ``message`` ends as: one ``AgentTask`` or one ``DeadLetter``."""
         value = message.value
-        if not isinstance(value, bytes) or not value:
-            reason = "empty value (tombstone) on intake" if value is None else "empty value"
-            return [self.dead.letter(message, reason=reason, error_type="not_avro")]
-        if len(value) > self._limit:
+        if isinstance(value, bytes) and len(value) > self._limit:
             reason = (
                 f"request of {len(value)} bytes is over the intake limit of {self._limit} "
                 "bytes (AGENTBUS_INTAKE_MAX_BYTES)"
             )
             return [self.dead.letter(message, reason=reason, error_type="too_large")]
         try:
-            request = self._codec.decode_as("AgentRequest", value)
+            request = read_event(self._codec, message, "AgentRequest", on="intake")
         except DecodeError as exc:
             return [self.dead.letter(message, reason=str(exc), error_type=exc.error_type)]
         ids = RequestIds.of(request)

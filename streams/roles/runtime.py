@@ -12,7 +12,13 @@ from typing import Any
 
 from agents.reference import fintech_system
 from agents.system import AgentSystem
-from streams.codec import AvroCodec, SchemaRegistryClient, SchemaSet, default_avro_dir
+from streams.codec import (
+    AvroCodec,
+    DecodeError,
+    SchemaRegistryClient,
+    SchemaSet,
+    default_avro_dir,
+)
 from streams.events import child_envelope, derived_id
 from streams.roles.errors import EventFailed, RoleHalted, verdict_for
 from streams.roles.inflight import Handler, InFlightWindow
@@ -32,6 +38,7 @@ __all__ = [
     "consume_in_order",
     "halt_process",
     "raw_topic",
+    "read_event",
 ]
 
 EXIT_HALTED = 70
@@ -161,6 +168,18 @@ def _key_as_id(key: bytes | None) -> str | None:
     except UnicodeDecodeError:
         return None
     return text if text.isprintable() else None
+
+
+def read_event(
+    codec: AvroCodec, message: KafkaMessage, record: str, *, on: str | None = None
+) -> dict[str, Any]:
+    """``message`` decoded as ``record``; a tombstone or an empty value is a ``not_avro``
+    :class:`DecodeError` like any undecodable one (``on`` names the topic in its reason)."""
+    value = message.value
+    if not isinstance(value, bytes) or not value:
+        what = "empty value (tombstone)" if value is None else "empty value"
+        raise DecodeError(f"{what} on {on}" if on else what, "not_avro")
+    return codec.decode_as(record, value)
 
 
 def halt_process(halted: RoleHalted) -> None:

@@ -34,6 +34,7 @@ from streams.roles.runtime import (
     consume_in_order,
     halt_process,
     raw_topic,
+    read_event,
 )
 from streams.shared.state import SharedState
 
@@ -70,14 +71,8 @@ class Specialist:
     async def handle(self, message: KafkaMessage) -> list[Emit]:
         """The outputs ``message`` ends as."""
         started = time.perf_counter()
-        if not isinstance(message.value, bytes) or not message.value:
-            return [
-                self.dead.letter(
-                    message, reason="empty value (tombstone) on a task topic", error_type="not_avro"
-                )
-            ]
         try:
-            task = self._codec.decode_as("AgentTask", message.value)
+            task = read_event(self._codec, message, "AgentTask", on="a task topic")
         except DecodeError as exc:
             return [self.dead.letter(message, reason=str(exc), error_type=exc.error_type)]
         ids = RequestIds.of(task)

@@ -9,17 +9,13 @@ import json
 import sqlite3
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streams.broker import ensure_topics
 from streams.client import AgentbusClient
-from streams.roles.runtime import build_runtime
-from streams.settings import Settings
-from tests.harness import Stack
+from tests.harness import Stack, deploy
 from tests.replay_server import ReplayServer
 
 pytestmark = pytest.mark.integration
@@ -48,18 +44,7 @@ def replay(
 
 @pytest.fixture
 def claims(kafka_bootstrap: str, tmp_path: Path, replay: ReplayServer) -> Iterator[Stack]:
-    settings = Settings(
-        system=SYSTEM,
-        data_dir=tmp_path / "agentbus",
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
-        partitions=3,
-        sim_latency_scale=0.0,
-        sink_flush_seconds=0.2,
-    )
-    runtime = build_runtime(settings)
-    asyncio.run(ensure_topics(kafka_bootstrap, runtime.topics.specs()))
-    stack = Stack(settings, runtime)
+    stack = deploy(kafka_bootstrap, tmp_path / "agentbus", system=SYSTEM)
     yield stack
     for worker in stack.workers:
         worker.stop()
