@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from streams.settings import Settings, env_var, load_settings
+from streams.system_loader import load_system
 
 __all__ = ["CliContext", "fail", "global_options", "pass_cli"]
 
@@ -36,6 +37,10 @@ class CliContext:
                 fail(
                     f"invalid configuration: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}"
                 )
+            if built.system:
+                # Every command checks the system it was given, even one that would not
+                # build a runtime: a typo is one line and exit 2, never silently ignored.
+                load_system(built.system)
             if more:
                 return built
             self._settings = built
