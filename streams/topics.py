@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from agents.system import AgentSystem
 from streams.broker.topics import TopicSpec
 from streams.settings import Settings
 
-__all__ = ["Topics"]
+__all__ = ["REPLY_TO", "Topics"]
+
+REPLY_TO = "agentbus.reply_to"
+"""Task metadata key naming where the task's result goes: ``replies`` for a step of a
+workflow (pipeline, DAG, mesh hop), absent for a star request (``results``)."""
 
 
 class Topics:
@@ -22,9 +28,20 @@ class Topics:
         self.breakers = settings.topic("breakers")
         self.cache = settings.topic("cache")
         self.policies = settings.topic("policies")
+        self.flows = settings.topic("flows")
+        self.replies = settings.topic("replies")
+        self.workflow = settings.topic("workflow")
+        self.capabilities = settings.topic("capabilities")
 
     def tasks(self, agent: str) -> str:
         return self._settings.topic(f"tasks.{agent}")
+
+    def reply_topic(self, task: dict[str, Any]) -> str:
+        """Where ``task``'s result goes: ``replies`` when an orchestrator waits for it,
+        else ``results`` (any other value is treated as ``results``: a task can never
+        make a specialist write to an arbitrary topic)."""
+        metadata = task.get("metadata") or {}
+        return self.replies if metadata.get(REPLY_TO) == "replies" else self.results
 
     def all_tasks(self) -> list[str]:
         return [self.tasks(name) for name in self._system.names]
@@ -41,12 +58,16 @@ class Topics:
             self.results,
             self.invocations,
             self.deadletter,
+            self.flows,
+            self.replies,
+            self.workflow,
             *self.all_tasks(),
         ]
         shared = [
             TopicSpec(self.breakers, 1, compacted=True, replication=rf),
             TopicSpec(self.cache, parts, compacted=True, replication=rf),
             TopicSpec(self.policies, 1, compacted=True, replication=rf),
+            TopicSpec(self.capabilities, 1, compacted=True, replication=rf),
         ]
         return [
             TopicSpec(name, parts, config=keep, replication=rf) for name in event_topics

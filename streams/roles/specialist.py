@@ -125,7 +125,12 @@ class Specialist:
         latency_ms = (time.perf_counter() - started) * 1000
         result = result_record(task, outcome, self.producer, latency_ms)
         emits.append(
-            Emit(topics.results, key, self._codec.encode("AgentResult", result), "AgentResult")
+            Emit(
+                topics.reply_topic(task),
+                key,
+                self._codec.encode("AgentResult", result),
+                "AgentResult",
+            )
         )
         return emits
 
