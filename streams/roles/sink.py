@@ -57,8 +57,13 @@ class Sink:
             topics.deadletter: "DeadLetter",
             topics.breakers: "BreakerEvent",
             topics.policies: "Policy",
+            topics.workflow: "WorkflowEvent",
+            topics.replies: "AgentResult",
+            topics.capabilities: "Capability",
             **{name: "AgentTask" for name in topics.all_tasks()},
         }
+        # A step's result is an AgentResult on `replies`; its rows go to step_results.
+        self.row_record = {topics.replies: "StepResult"}
         self.dead = DeadLetters(runtime, ROLE, stats)
 
     def rows(
@@ -70,7 +75,8 @@ class Sink:
         for message in messages:
             want = self.expected[message.topic]
             try:
-                rows.append((want, read_event(self._codec, message, want)))
+                value = read_event(self._codec, message, want)
+                rows.append((self.row_record.get(message.topic, want), value))
             except DecodeError as exc:
                 # The router owns intake and dead-letters its bad input; dead-lettering
                 # it here too would count every bad request twice.

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.warehouse.client import Warehouse
-from streams.warehouse.tables import TABLE_FOR_RECORD
+from streams.warehouse.tables import SCHEMA_OF, TABLE_FOR_RECORD
 
 __all__ = ["EventWriter", "WriterStats", "record_columns"]
 
@@ -24,7 +24,7 @@ def record_columns(avro_dir: Path) -> dict[str, list[str]]:
     """Column names per record: the field names of the current ``avro/<Record>.avsc``."""
     columns = {}
     for record in TABLE_FOR_RECORD:
-        schema = json.loads((avro_dir / f"{record}.avsc").read_text())
+        schema = json.loads((avro_dir / f"{SCHEMA_OF.get(record, record)}.avsc").read_text())
         columns[record] = [f["name"] for f in schema["fields"]]
     return columns
 

@@ -36,8 +36,10 @@ RECORDS = (
     "BreakerEvent",
     "CacheEntry",
     "DeadLetter",
+    "Capability",
     "Invocation",
     "Policy",
+    "WorkflowEvent",
 )
 
 
