@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, model_validator
 from agents.contracts.edge import Edge
 from agents.endpoints import SIM, ModelEndpoint, SimEndpoint
 from agents.errors import ConfigError, UnknownAgent
+from agents.flows.check import check_flows
+from agents.flows.mesh import Mesh
+from agents.flows.pipeline import Pipeline
+from agents.flows.workflow import Workflow
 from agents.spec import AgentSpec
 from agents.tools.mcp import McpServer
 from agents.tools.tool import Tool
@@ -24,8 +28,10 @@ class AgentSystem(BaseModel):
     Promises, checked at construction (`ConfigError` otherwise): names are unique,
     `default_agent` and every `fallback` name an agent of the system, and following
     fallbacks never loops, every edge joins two distinct agents of the system (at most
-    once) and its `into` is a field of the consumer's input model. `agents` keeps
-    declaration order, which the router uses to break ties deterministically.
+    once) and its `into` is a field of the consumer's input model; an edge with a `when`
+    names a bool field of the producer's output and can build the consumer's input.
+    `agents` keeps declaration order, which the router uses to break ties
+    deterministically.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -35,7 +41,8 @@ class AgentSystem(BaseModel):
     default_agent: str
     """General agent for requests no specialist matches."""
     edges: tuple[Edge, ...] = ()
-    """Where one agent's output feeds another's input; `agentbus contracts check` checks them."""
+    """Where one agent's output feeds another's input; `agentbus contracts check` checks them,
+    and those with a `when` hand a request on to their consumer (see `Edge`)."""
     endpoints: tuple[ModelEndpoint, ...] = ()
     """Model endpoints the agents call, by name (`AgentSpec.provider`); a `sim` endpoint
     with the process's settings exists unless one of that name is declared."""
@@ -43,6 +50,12 @@ class AgentSystem(BaseModel):
     """Python tools the agents may call (`@tool`), by name (`AgentSpec.tools`)."""
     mcp_servers: tuple[McpServer, ...] = ()
     """MCP servers whose tools agents name as `"<server>:<tool>"` or `"<server>:*"`."""
+    pipelines: tuple[Pipeline, ...] = ()
+    """Agents in a fixed order (a request names the pipeline as its target)."""
+    workflows: tuple[Workflow, ...] = ()
+    """DAGs of tasks run by the orchestrator role (named as a request's target)."""
+    meshes: tuple[Mesh, ...] = ()
+    """Agents that consult each other by capability (named as a request's target)."""
 
     _by_name: Mapping[str, AgentSpec] = PrivateAttr(default_factory=dict)
     _endpoints: Mapping[str, ModelEndpoint] = PrivateAttr(default_factory=dict)
@@ -78,6 +91,7 @@ class AgentSystem(BaseModel):
                     agent=spec.name,
                 )
         _check_tools(self)
+        check_flows(self.name, by_name, self.pipelines, self.workflows, self.meshes)
         self._endpoints = MappingProxyType(endpoints)
         self._by_name = MappingProxyType(by_name)
         return self
@@ -112,6 +126,11 @@ class AgentSystem(BaseModel):
             return self._by_name[name]
         except KeyError:
             raise UnknownAgent(name, known=self.names, system=self.name) from None
+
+    @property
+    def flows(self) -> dict[str, Pipeline | Workflow | Mesh]:
+        """Every pipeline, workflow and mesh by name (the orchestrator role runs them)."""
+        return {f.name: f for f in (*self.pipelines, *self.workflows, *self.meshes)}
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -192,3 +211,38 @@ def _check_edges(system: str, edges: tuple[Edge, ...], by_name: Mapping[str, Age
                 f"field of {consumer_input.__name__} ({', '.join(consumer_input.model_fields)})",
                 agent=edge.consumer,
             )
+        if edge.runs:
+            _check_runnable_edge(system, edge, by_name)
+
+
+def _check_runnable_edge(system: str, edge: Edge, by_name: Mapping[str, AgentSpec]) -> None:
+    """A `when` names a bool field of the producer's output, and the consumer's input can
+    be built from the producer's output plus, at most, the request's text."""
+    output = by_name[edge.producer].output_model
+    if isinstance(edge.when, str):
+        field = output.model_fields.get(edge.when)
+        if field is None or field.annotation is not bool:
+            kind = getattr(field.annotation, "__name__", str(field.annotation)) if field else ""
+            found = f"a {kind} field" if field else "not a field"
+            raise ConfigError(
+                f"system {system!r}: edge {edge.label} runs when {edge.when!r}, which is "
+                f"{found} of {output.__name__}; `when` names a bool field of the producer's "
+                f"output or is a callable",
+                agent=edge.producer,
+            )
+    if edge.into is None:
+        return
+    consumer_input = by_name[edge.consumer].input_model
+    others = [
+        (name, field)
+        for name, field in consumer_input.model_fields.items()
+        if field.is_required() and name != edge.into
+    ]
+    if len(others) > 1 or any(field.annotation is not str for _, field in others):
+        needs = ", ".join(name for name, _ in others)
+        raise ConfigError(
+            f"system {system!r}: edge {edge.label} cannot build {consumer_input.__name__}: "
+            f"besides {edge.into!r} it requires {needs}, and a running edge fills at most "
+            f"one text field (from the request's input)",
+            agent=edge.consumer,
+        )

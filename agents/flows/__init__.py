@@ -1,0 +1,21 @@
+"""Topologies beyond the star, as a system declares them: pipelines, DAG workflows, meshes.
+
+Definitions only (no Kafka): `streams.flows` runs them on the event log.
+"""
+
+from agents.flows.handoff import handoff
+from agents.flows.mesh import Mesh, MeshMember
+from agents.flows.pipeline import Overflow, Pipeline, Stage
+from agents.flows.workflow import ConflictRule, Step, Workflow
+
+__all__ = [
+    "ConflictRule",
+    "Mesh",
+    "MeshMember",
+    "Overflow",
+    "Pipeline",
+    "Stage",
+    "Step",
+    "Workflow",
+    "handoff",
+]
