@@ -19,6 +19,9 @@ from streams.events import child_envelope, derived_id, envelope, new_id, new_tra
 
 __all__ = [
     "ATTEMPT_ONLY_FIELDS",
+    "CHAIN",
+    "chain_of",
+    "handoff_task_record",
     "invocation_record",
     "request_record",
     "result_record",
@@ -27,6 +30,17 @@ __all__ = [
 
 ATTEMPT_ONLY_FIELDS = frozenset({"priced", "at", "contract_violation"})
 """``AttemptRecord`` fields that are not ``Invocation`` fields (the rest map by name)."""
+
+CHAIN = "agentbus.chain"
+"""Task metadata key: the agents that handled the request before the task's agent,
+comma-separated in order (``support`` on a task an edge handed on); absent on a routed
+task. Results carry it as ``AgentResult.chain``."""
+
+
+def chain_of(task: Mapping[str, Any]) -> tuple[str, ...]:
+    """The agents that handled ``task``'s request before its agent (``CHAIN``)."""
+    metadata = task.get("metadata") or {}
+    return tuple(name for name in str(metadata.get(CHAIN, "")).split(",") if name)
 
 
 def request_record(
@@ -70,6 +84,34 @@ def task_record(
     }
 
 
+def handoff_task_record(
+    task: dict[str, Any],
+    *,
+    agent: str,
+    input_text: str,
+    reason: str,
+    chain: tuple[str, ...],
+    producer: str,
+) -> dict[str, Any]:
+    """The ``AgentTask`` an edge hands ``task``'s request on with, to ``agent``.
+
+    Its ids derive from the producer's task event, so a replayed task hands on the same
+    task; ``chain`` (the agents so far, the producer last) travels in its metadata.
+    """
+    return {
+        **child_envelope(task, producer=producer, kind=f"edge-{agent}"),
+        "request_id": task["request_id"],
+        "task_id": derived_id(str(task["event_id"]), f"edge-{agent}-task-id"),
+        "tenant": task["tenant"],
+        "agent": agent,
+        "input": input_text,
+        "routing_reason": reason,
+        "routing_confidence": 1.0,
+        "metadata": {**(task.get("metadata") or {}), CHAIN: ",".join(chain)},
+        "routing_model_version": None,
+    }
+
+
 def invocation_record(
     task: dict[str, Any], attempt: AttemptRecord, producer: str
 ) -> dict[str, Any]:
@@ -99,7 +141,8 @@ def result_record(
 ) -> dict[str, Any]:
     """The task's ``AgentResult``; its id derives from the task, so a replay repeats it.
 
-    ``attempts`` counts model calls: a result served from the cache made none.
+    ``attempts`` counts model calls: a result served from the cache made none;
+    ``chain`` names the agents edges handed the request on from (task metadata).
     """
     return {
         **child_envelope(task, producer=producer, kind="result"),
@@ -118,4 +161,5 @@ def result_record(
         "cost_usd": outcome.cost_usd,
         "latency_ms": latency_ms,
         "answered_by": outcome.agent if outcome.agent != task["agent"] else None,
+        "chain": list(chain_of(task)),
     }

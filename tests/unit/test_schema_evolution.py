@@ -67,6 +67,7 @@ def test_there_is_history_to_check(schemas: SchemaSet) -> None:
     assert sorted((old.name, Path(old.source).name) for old, _ in history(schemas)) == [
         ("AgentRequest", "AgentRequest.v1.avsc"),
         ("AgentResult", "AgentResult.v1.avsc"),
+        ("AgentResult", "AgentResult.v2.avsc"),
         ("AgentTask", "AgentTask.v1.avsc"),
         ("CacheEntry", "CacheEntry.v1.avsc"),
         ("Invocation", "Invocation.v1.avsc"),
@@ -231,3 +232,20 @@ def test_invocations_keep_their_tool_runs_across_versions(
     assert read(write(current, new), current, v2) == {
         k: v for k, v in new.items() if k != "tool_runs"
     }
+
+
+def test_results_keep_the_chain_of_agents_across_versions(
+    codec: AvroCodec, schemas: SchemaSet
+) -> None:
+    # v3 records which agents handed the request on before the one that answered (issue 8,
+    # edges that run): a v2 result reads as answered first hand, and a consumer still on
+    # v2 reads a v3 result without it.
+    v2 = schemas.versions("AgentResult")[1]
+    current = schemas.current("AgentResult")
+    old = sample_value(v2)
+    data = b"\xc3\x01" + v2.fingerprint_bytes + write(v2, old)
+    assert codec.decode_as("AgentResult", data) == {**old, "chain": []}
+
+    new = {**sample_value(current), "chain": ["support"]}
+    assert codec.decode_as("AgentResult", codec.encode("AgentResult", new)) == new
+    assert read(write(current, new), current, v2) == {k: v for k, v in new.items() if k != "chain"}
