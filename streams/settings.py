@@ -131,6 +131,41 @@ class Settings(BaseSettings):
     sink_flush_seconds: float = Field(
         default=0.5, gt=0, description="Longest wait before a partial batch is written."
     )
+    gateway_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded store's query gateway (ClickHouse HTTP "
+        "interface) listens on; loopback keeps it on this host.",
+    )
+    gateway_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="Port of the query gateway; 0 picks a free one (recorded in "
+        "<data dir>/clickhouse.gateway.json). Fix it (e.g. 8123) for BI tools.",
+    )
+    gateway_user: str = Field(
+        default="agentbus", description="User name the gateway's ClickHouse HTTP interface accepts."
+    )
+    gateway_password: SecretStr | None = Field(
+        default=None,
+        description="Password of the gateway's ClickHouse HTTP interface; default a random "
+        "one per start, recorded in the gateway file (mode 0600).",
+    )
+    gateway_allow_writes: bool = Field(
+        default=False,
+        description="Let queries through the gateway's ClickHouse HTTP interface write "
+        "(INSERT, ALTER, DROP); off: every query runs with readonly=1.",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve Prometheus metrics of each worker on this port (0: a free "
+        "one, logged); unset: no metrics endpoint.",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address the Prometheus metrics endpoint listens on."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of workers."
     )

@@ -12,7 +12,7 @@ from rich.tree import Tree
 
 from streams.cli.context import CliContext, fail, pass_cli
 from streams.warehouse import WarehouseError
-from streams.warehouse.access import Reader, open_reader
+from streams.warehouse.access import Reader, open_reader, open_sql_reader, query_with_columns
 from streams.warehouse.queries import RequestTrace, load_trace
 
 out = Console()
@@ -22,6 +22,14 @@ def _reader(state: CliContext) -> Reader:
     settings = state.settings()
     try:
         return open_reader(settings.clickhouse_dsn, settings.data_dir)
+    except WarehouseError as exc:
+        fail(str(exc))
+
+
+def _sql_reader(state: CliContext) -> Reader:
+    settings = state.settings()
+    try:
+        return open_sql_reader(settings.clickhouse_dsn, settings.data_dir)
     except WarehouseError as exc:
         fail(str(exc))
 
@@ -39,10 +47,11 @@ def _reader(state: CliContext) -> Reader:
 @pass_cli
 def sql(state: CliContext, query: str, fmt: str) -> None:
     """Run QUERY on the event log (database `agentbus`). Works while `agentbus run` owns
-    the embedded store: the query goes through its gateway. Use FINAL for exact counts."""
-    reader = _reader(state)
+    the embedded store: the query goes through its gateway's ClickHouse HTTP interface,
+    read-only unless AGENTBUS_GATEWAY_ALLOW_WRITES is set. Use FINAL for exact counts."""
+    reader = _sql_reader(state)
     try:
-        result = reader.query(query)
+        result = query_with_columns(reader, query)
     except WarehouseError as exc:
         fail(str(exc))
     finally:
@@ -102,10 +111,10 @@ def _add_tool_run(node: Tree, run: dict[str, Any]) -> None:
     )
 
 
-def _add_result(branch: Tree, res: dict[str, Any]) -> None:
+def _add_result(branch: Tree, res: dict[str, Any], kind: str = "result") -> None:
     color = _STATUS_COLOR.get(res["status"], "red")
     node = branch.add(
-        f"result [{color}]{res['status']}[/] by {res['agent']} ({res['model']}) after "
+        f"{kind} [{color}]{res['status']}[/] by {res['agent']} ({res['model']}) after "
         f"{res['attempts']} attempt(s), {float(res['latency_ms']):.0f}ms, "
         f"${float(res['cost_usd']):.6f}"
     )
@@ -120,9 +129,26 @@ def _add_result(branch: Tree, res: dict[str, Any]) -> None:
             node.add(f"{label} {value}")
 
 
+def _task_line(task: dict[str, Any]) -> str:
+    """How the task reached its agent: routed (with confidence), or handed on by an edge."""
+    chain = [name for name in str(task.get("chain") or "").split(",") if name]
+    if chain:
+        # The reason reads "edge support → transactions: escalate is true".
+        _, _, condition = str(task["routing_reason"]).partition(": ")
+        return f"[cyan]edge {chain[-1]}[/] → [bold]{task['agent']}[/] ({condition})"
+    by_model = task.get("routing_model_version")
+    model = f", model {by_model}" if by_model else ""
+    return (
+        f"[cyan]{task['producer']}[/] → [bold]{task['agent']}[/]  "
+        f"(confidence {float(task['routing_confidence']):.2f}{model}): "
+        f"{task['routing_reason']}"
+    )
+
+
 def render_trace(request_id: str, trace: RequestTrace) -> Tree:
-    """The request's path: routing with its reason, every attempt, the result, breaker
-    transitions of the agents it used while it ran, and dead letters."""
+    """The request's path: routing with its reason, every attempt, the result (and the
+    step result of each agent an edge handed the request on from), breaker transitions
+    of the agents it used while it ran, and dead letters."""
     req = trace.request
     head = f"[bold]request {request_id}[/]"
     if req:
@@ -131,15 +157,11 @@ def render_trace(request_id: str, trace: RequestTrace) -> Tree:
     if req:
         root.add(f"input: {_short(req['input'])!r}")
     for task in trace.tasks:
-        by_model = task.get("routing_model_version")
-        model = f", model {by_model}" if by_model else ""
-        branch = root.add(
-            f"[cyan]{task['producer']}[/] → [bold]{task['agent']}[/]  "
-            f"(confidence {float(task['routing_confidence']):.2f}{model}): "
-            f"{task['routing_reason']}"
-        )
+        branch = root.add(_task_line(task))
         for inv in (i for i in trace.invocations if i["task_id"] == task["task_id"]):
             _add_attempt(branch, inv, task["agent"])
+        for res in (r for r in trace.step_results if r["task_id"] == task["task_id"]):
+            _add_result(branch, res, "step result")
         for res in (r for r in trace.results if r["task_id"] == task["task_id"]):
             _add_result(branch, res)
     for event in trace.breaker_events:
