@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.records import CHAIN
 from streams.warehouse.access import Reader
 
 __all__ = ["RequestTrace", "agent_summary", "load_trace"]
@@ -24,6 +25,9 @@ class RequestTrace:
     results: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: list[dict[str, Any]] = field(default_factory=list)
     breaker_events: list[dict[str, Any]] = field(default_factory=list)
+    step_results: list[dict[str, Any]] = field(default_factory=list)
+    """Results of tasks whose answer went on to another agent (an edge fired) or to a
+    workflow; ``results`` holds the request's final one."""
 
     @property
     def found(self) -> bool:
@@ -47,7 +51,8 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
     tasks = _rows(
         reader,
         f"SELECT occurred_at, task_id, agent, routing_reason, routing_confidence, "
-        f"routing_model_version, producer FROM agentbus.tasks FINAL {where}",
+        f"routing_model_version, producer, metadata['{CHAIN}'] AS chain "
+        f"FROM agentbus.tasks FINAL {where}",
         request_id,
     )
     invocations = _rows(
@@ -59,13 +64,12 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
         "ORDER BY task_id, attempt",
         request_id,
     )
-    results = _rows(
-        reader,
-        f"SELECT occurred_at, task_id, agent, status, output, error, disclaimer, model, attempts, "
-        f"input_tokens, output_tokens, cost_usd, latency_ms, answered_by "
-        f"FROM agentbus.results FINAL {where}",
-        request_id,
+    result_columns = (
+        "SELECT occurred_at, task_id, agent, status, output, error, disclaimer, model, attempts, "
+        "input_tokens, output_tokens, cost_usd, latency_ms, answered_by"
     )
+    results = _rows(reader, f"{result_columns} FROM agentbus.results FINAL {where}", request_id)
+    steps = _rows(reader, f"{result_columns} FROM agentbus.step_results FINAL {where}", request_id)
     dead = _rows(
         reader,
         f"SELECT occurred_at, producer, error_type, reason, source_topic, source_partition, "
@@ -74,7 +78,7 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
     )
     breakers = _rows(reader, BREAKERS_DURING_REQUEST_SQL, request_id)
     return RequestTrace(
-        requests[0] if requests else None, tasks, invocations, results, dead, breakers
+        requests[0] if requests else None, tasks, invocations, results, dead, breakers, steps
     )
 
 
