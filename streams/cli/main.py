@@ -9,6 +9,7 @@ import click
 
 from streams.cli.commands_chaos import chaos
 from streams.cli.commands_contracts import contracts
+from streams.cli.commands_dashboards import dashboards
 from streams.cli.commands_init import init
 from streams.cli.commands_query import sql, trace
 from streams.cli.commands_router import router
@@ -65,6 +66,7 @@ def cli(
 for command in (
     *(up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo, init),
     router,
+    dashboards,
 ):
     accept_global_options_after(command)
     cli.add_command(command)
