@@ -12,6 +12,7 @@ from streams.cli.commands_contracts import contracts
 from streams.cli.commands_dashboards import dashboards
 from streams.cli.commands_init import init
 from streams.cli.commands_query import sql, trace
+from streams.cli.commands_replay import replay_command
 from streams.cli.commands_router import router
 from streams.cli.commands_run import run, worker
 from streams.cli.commands_stack import down, status, up
@@ -66,6 +67,7 @@ def cli(
 for command in (
     *(up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo, init),
     router,
+    replay_command,
     dashboards,
 ):
     accept_global_options_after(command)
