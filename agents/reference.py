@@ -171,6 +171,7 @@ _EDGES = (
         consumer="transactions",
         into="escalation",
         description="support escalates suspected fraud and disputes for review",
+        when="escalate",  # runs: an escalated case is answered by transactions
     ),
     Edge(
         producer="transactions",

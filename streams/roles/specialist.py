@@ -3,9 +3,12 @@
 Per task: one ``Invocation`` event per model attempt, a ``contract_violation`` dead
 letter per attempt whose output broke the agent's contract, then one
 ``AgentResult`` (``failed`` with the reason when the model could not answer:
-never silence). :class:`Specialist` decides without Faust. Model calls are
-I/O-bound, so one process keeps ``specialist_concurrency`` of them in flight (an
-:class:`InFlightWindow`); that number is also the bound on tasks held in memory.
+never silence). When an edge of the agent fires (``streams.roles.edges``), that
+result is a step result on ``replies`` and the request goes on as the consumer's
+``AgentTask``, whose result is the request's. :class:`Specialist` decides without
+Faust. Model calls are I/O-bound, so one process keeps ``specialist_concurrency`` of
+them in flight (an :class:`InFlightWindow`); that number is also the bound on tasks
+held in memory.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from agents.invocation import InvocationContext, InvocationDeps, invoke
 from agents.providers.base import ModelProvider
 from streams.codec import DecodeError
 from streams.providers import ProviderSet
-from streams.records import invocation_record, result_record
+from streams.records import handoff_task_record, invocation_record, result_record
+from streams.roles.edges import EdgeFailed, Handoff, next_hop
 from streams.roles.errors import EventFailed, RoleHalted
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
 from streams.roles.runtime import (
@@ -122,17 +126,47 @@ class Specialist:
                         ids=ids,
                     )
                 )
+        try:
+            hop = next_hop(self._runtime.system, task, outcome)
+        except EdgeFailed as exc:  # the answer stands; the broken edge is told, not hidden
+            hop = None
+            emits.append(
+                self.dead.letter(
+                    message,
+                    reason=str(exc),
+                    error_type="edge_failed",
+                    discriminator="edge",
+                    ids=ids,
+                )
+            )
         latency_ms = (time.perf_counter() - started) * 1000
         result = result_record(task, outcome, self.producer, latency_ms)
+        # Handed on, this answer is a step of the request: the consumer's is its result.
+        result_topic = topics.replies if hop is not None else topics.reply_topic(task)
         emits.append(
-            Emit(
-                topics.reply_topic(task),
-                key,
-                self._codec.encode("AgentResult", result),
-                "AgentResult",
-            )
+            Emit(result_topic, key, self._codec.encode("AgentResult", result), "AgentResult")
         )
+        if hop is not None:
+            emits.append(self._hand_on(task, hop, key))
         return emits
+
+    def _hand_on(self, task: dict[str, Any], hop: Handoff, key: bytes) -> Emit:
+        consumer = hop.edge.consumer
+        record = handoff_task_record(
+            task,
+            agent=consumer,
+            input_text=hop.input,
+            reason=hop.reason,
+            chain=hop.chain,
+            producer=self.producer,
+        )
+        log.info("%s hands request %s on: %s", self.role, task["request_id"], hop.reason)
+        return Emit(
+            self._runtime.topics.tasks(consumer),
+            key,
+            self._codec.encode("AgentTask", record),
+            "AgentTask",
+        )
 
 
 def register_specialist(
