@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS agentbus.workflow_events
     agent           Nullable(String),
     task_id         Nullable(String),
     status          Nullable(String),
+    input           Nullable(String) CODEC(ZSTD(3)),
     output          Nullable(String) CODEC(ZSTD(3)),
     detail          String CODEC(ZSTD(3)),
     depends_on      Array(String),
@@ -28,6 +29,11 @@ CREATE TABLE IF NOT EXISTS agentbus.workflow_events
     dedup_key       Nullable(String),
     duration_ms     Float64,
     deadline_at     Nullable(DateTime64(3, 'UTC')),
+    model           Nullable(String),
+    attempts        Int32,
+    input_tokens    Int64,
+    output_tokens   Int64,
+    cost_usd        Float64,
     ingested_at     DateTime64(3, 'UTC') DEFAULT now64(3),
     INDEX idx_time occurred_at TYPE minmax GRANULARITY 4
 )

@@ -12,6 +12,8 @@ import faust
 from streams.kafka_options import faust_credentials
 from streams.providers import ProviderSet
 from streams.roles.errors import RoleError
+from streams.roles.orchestrator import ROLE as ROLE_ORCHESTRATOR
+from streams.roles.orchestrator import register_orchestrator
 from streams.roles.router import register_router
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import register_sink
@@ -26,12 +28,14 @@ ROLE_HELP = {
     "router": "classifies intake requests and hands each to one specialist",
     "specialist:<agent>": "runs one agent on its task topic and emits invocations and results",
     "sink": "writes every event topic into ClickHouse and serves the query gateway",
+    "orchestrator": "runs the system's pipelines, DAG workflows and meshes (only when it has any)",
 }
 
 
 def all_roles(runtime: Runtime) -> list[str]:
     """Every role of the system, in start order (sink first, so nothing waits on it)."""
-    return ["sink", "router", *(f"specialist:{n}" for n in runtime.system.names)]
+    flows = [ROLE_ORCHESTRATOR] if runtime.system.flows else []
+    return ["sink", "router", *flows, *(f"specialist:{n}" for n in runtime.system.names)]
 
 
 def group_id(runtime: Runtime, role: str) -> str:
@@ -81,16 +85,21 @@ def build_app(
         producer_acks=-1,
         producer_linger_ms=5,
     )
-    if settings.processing_guarantee == "exactly_once":
-        # Our own transactions carry the outputs (streams.roles.transactions); Faust
-        # only has to read what upstream roles committed.
-        read_committed(app)
+    # Our own transactions carry the outputs under exactly_once, and always for the
+    # orchestrator (streams.roles.transactions); Faust only reads what upstream roles
+    # committed, so a crashed orchestrator's aborted tasks never run.
+    read_committed(
+        app,
+        transactional=settings.processing_guarantee == "exactly_once" or role == ROLE_ORCHESTRATOR,
+    )
     if role == "router":
         stats = register_router(app, runtime)
     elif role == "sink":
         if warehouse is None:
             raise RoleError("the sink role needs a warehouse")
         stats = register_sink(app, runtime, warehouse)
+    elif role == ROLE_ORCHESTRATOR:
+        stats = register_orchestrator(app, runtime)
     elif role.startswith("specialist:"):
         agent = role.split(":", 1)[1]
         if agent not in runtime.system.names:

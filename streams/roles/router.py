@@ -55,6 +55,7 @@ class Router:
         self._codec = runtime.codec
         self._classifier = classifier if classifier is not None else router_classifier(runtime)
         self._limit = runtime.settings.intake_max_bytes
+        self._flows = frozenset(runtime.system.flows)
         self.dead = DeadLetters(runtime, ROLE, stats)
 
     def route(self, message: KafkaMessage) -> list[Emit]:
@@ -79,6 +80,13 @@ class Router:
     def _task_for(
         self, message: KafkaMessage, request: dict[str, Any], ids: RequestIds
     ) -> list[Emit]:
+        if request.get("target_agent") in self._flows:
+            # A pipeline, workflow or mesh: the orchestrator runs it. The request goes on
+            # as it came (same bytes, same framing).
+            forward = message.value if isinstance(message.value, bytes) else b""
+            return [
+                Emit(self._runtime.topics.flows, ids.request_id.encode(), forward, "AgentRequest")
+            ]
         try:
             decision = self._classifier.decide(str(request["input"]), request.get("target_agent"))
         except UnknownAgent as exc:

@@ -236,13 +236,16 @@ async def consume_in_order(
     stats: RoleStats,
     *,
     limit: int,
+    transactional: bool | None = None,
 ) -> None:
     """The body of every event-at-a-time role: up to ``limit`` events in flight; each
     ends as its outputs or its dead letters, sent and acked in offset order; a role
-    that cannot go on halts the process. Under ``exactly_once`` the outputs and
-    offsets commit together in Kafka transactions."""
+    that cannot go on halts the process. Under ``exactly_once`` (or ``transactional``)
+    the outputs and offsets commit together in Kafka transactions."""
     manual = stream.noack()
-    if runtime.settings.processing_guarantee == "exactly_once":
+    if transactional is None:
+        transactional = runtime.settings.processing_guarantee == "exactly_once"
+    if transactional:
         outputs = TransactionalOutputs(
             runtime.settings, app.conf.id, dead.role, manual.ack, halt_process
         )

@@ -65,7 +65,8 @@ class TransactionalOutputs:
         self._faust_ack = faust_ack
         self._halt = halt
         self._interval = commit_interval_s
-        transactional_id = f"{group_id}.{socket.gethostname()}.{os.getpid()}"
+        # One per role and process: two agents of one app must not fence each other.
+        transactional_id = f"{group_id}.{role}.{socket.gethostname()}.{os.getpid()}"
         self._producer = AIOKafkaProducer(
             **client_options(settings),
             transactional_id=transactional_id,
@@ -154,9 +155,12 @@ class TransactionalOutputs:
             await self._faust_ack(event)
 
 
-def read_committed(app: Any) -> None:
-    """Make ``app``'s Faust consumer read with ``read_committed`` and leave offset commits
-    to the transactions (call before it starts).
+def read_committed(app: Any, *, transactional: bool = True) -> None:
+    """Make ``app``'s Faust consumer read with ``read_committed`` and, when ``transactional``,
+    leave offset commits to the transactions (call before it starts).
+
+    Every role reads committed: a transactional upstream (the orchestrator always is)
+    may leave aborted events on a topic, which must never run.
 
     Faust only reads committed under its own exactly-once mode, which cannot be used
     here (see the module docstring); its consumer is swapped for one that does.
@@ -177,10 +181,11 @@ def read_committed(app: Any) -> None:
         def _new_consumer_thread(self) -> Any:
             return _ReadCommittedThread(self, loop=self.loop, beacon=self.beacon)
 
+    class _TransactionalConsumer(_ReadCommittedConsumer):
         async def _commit(self, offsets: Any) -> bool:
             # The transactions commit the offsets. A plain commit of Faust's, racing
             # one of them to the coordinator, could land after it and move the group
             # back: the events in between would run again, their outputs twice.
             return True
 
-    app.transport.Consumer = _ReadCommittedConsumer
+    app.transport.Consumer = _TransactionalConsumer if transactional else _ReadCommittedConsumer
