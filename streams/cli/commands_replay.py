@@ -66,11 +66,12 @@ def replay_command(state: CliContext, into: str | None, since: str | None) -> No
 
 
 def _print(report: ReplayReport, dsn: str) -> None:
-    table = Table("table", "rows (FINAL)", title=f"replayed into {dsn}")
+    table = Table("table", "rows (FINAL)")
     for name, count in report.counts.items():
         table.add_row(name, str(count))
     out.print(table)
     out.print(
-        f"read {report.events} events from {len(report.topics)} topics, "
-        f"landed {report.rows} rows, {report.undecodable} undecodable (already dead-lettered)"
+        f"read {report.events} events from {len(report.topics)} topics into {dsn}: "
+        f"landed {report.rows} rows, {report.undecodable} undecodable (already dead-lettered)",
+        soft_wrap=True,
     )
