@@ -26,7 +26,9 @@ from tests.chaos.suite.traffic import Ledger, Sent
 
 __all__ = ["Accounting", "Letter", "account", "result_events_on_kafka", "stuck_stage"]
 
-NOT_TERMINAL = {"contract_violation"}
+# Dead letters that travel beside a result: a broken contract, an edge that could not
+# hand on (the answer stands).
+NOT_TERMINAL = {"contract_violation", "edge_failed"}
 
 
 @dataclass(frozen=True)
