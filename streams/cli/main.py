@@ -13,6 +13,7 @@ from streams.cli.commands_dashboards import dashboards
 from streams.cli.commands_init import init
 from streams.cli.commands_query import sql, trace
 from streams.cli.commands_replay import replay_command
+from streams.cli.commands_report import report
 from streams.cli.commands_router import router
 from streams.cli.commands_run import run, worker
 from streams.cli.commands_stack import down, status, up
@@ -69,6 +70,7 @@ for command in (
     router,
     replay_command,
     dashboards,
+    report,
 ):
     accept_global_options_after(command)
     cli.add_command(command)
