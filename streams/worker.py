@@ -11,6 +11,7 @@ import threading
 import faust
 
 from agents.tools import Toolbox
+from streams.metrics import MetricsServer, RoleMetrics, WorkerCollector, breaker_states
 from streams.providers import ProviderSet
 from streams.roles.registry import all_roles, build_app
 from streams.roles.runtime import RoleStats, Runtime
@@ -88,6 +89,7 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
             role, runtime, providers=providers, warehouse=warehouse, shared=shared
         )
         built.append((role, app, stats))
+    metrics = _metrics_server(runtime, built, shared)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     main_app = built[0][1]
@@ -102,8 +104,12 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
     )
     log.info("running roles: %s", ", ".join(roles))
     try:
+        if metrics is not None:
+            metrics.start()
         worker.execute_from_commandline()
     finally:
+        if metrics is not None:
+            metrics.stop()
         for role, _, stats in built:
             log.info(
                 "%s: consumed %d, produced %d, dead letters %d %s",
@@ -117,3 +123,17 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
             warehouse.close()
         if not loop.is_closed():
             loop.run_until_complete(providers.aclose())
+
+
+def _metrics_server(
+    runtime: Runtime, built: list[tuple[str, faust.App, RoleStats]], shared: SharedState
+) -> MetricsServer | None:
+    """The Prometheus endpoint over these roles' counters, when a port is configured."""
+    settings = runtime.settings
+    if settings.metrics_port is None:
+        return None
+    collector = WorkerCollector(
+        [RoleMetrics(role, stats, app) for role, app, stats in built],
+        breaker_states(runtime.system, shared.breakers),
+    )
+    return MetricsServer(collector, settings.metrics_host, settings.metrics_port)
