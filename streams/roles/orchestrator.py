@@ -229,6 +229,7 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
             stats,
             limit=_IN_FLIGHT,
             transactional=True,
+            name=f"{ROLE}-requests",
         )
 
     @app.agent(raw_topic(app, runtime.topics.replies), name=f"{ROLE}-replies")
@@ -243,6 +244,7 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
             stats,
             limit=_IN_FLIGHT,
             transactional=True,
+            name=f"{ROLE}-replies",
         )
 
     sender = FaustSender(app, ROLE, stats)

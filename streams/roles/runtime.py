@@ -237,17 +237,19 @@ async def consume_in_order(
     *,
     limit: int,
     transactional: bool | None = None,
+    name: str | None = None,
 ) -> None:
     """The body of every event-at-a-time role: up to ``limit`` events in flight; each
     ends as its outputs or its dead letters, sent and acked in offset order; a role
     that cannot go on halts the process. Under ``exactly_once`` (or ``transactional``)
-    the outputs and offsets commit together in Kafka transactions."""
+    the outputs and offsets commit together in Kafka transactions. ``name`` tells two
+    loops of one role apart (each has its own transactional producer)."""
     manual = stream.noack()
     if transactional is None:
         transactional = runtime.settings.processing_guarantee == "exactly_once"
     if transactional:
         outputs = TransactionalOutputs(
-            runtime.settings, app.conf.id, dead.role, manual.ack, halt_process
+            runtime.settings, app.conf.id, name or dead.role, manual.ack, halt_process
         )
         await outputs.start()
         window = InFlightWindow(
