@@ -40,6 +40,8 @@ from typing import Any
 import chdb
 from aiohttp import web
 
+from streams.errors import StreamsError
+
 __all__ = ["HttpAccess", "HttpQuery", "QueryFailed", "connection_string", "run_query"]
 
 _DEFAULT_FORMAT = "TabSeparated"
@@ -114,9 +116,12 @@ _CONTENT_TYPES: tuple[tuple[str, str], ...] = (
 )
 
 
-class QueryFailed(Exception):
+class QueryFailed(StreamsError):
     """A query the interface answers with a ClickHouse error: ``code`` as ClickHouse
-    numbers it, ``message`` in its ``Code: n. DB::Exception: …`` form."""
+    numbers it, ``message`` in its ``Code: n. DB::Exception: …`` form. Not retriable:
+    the client sent a query this store refuses (bad SQL, a write while read-only)."""
+
+    retriable = False
 
     def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
