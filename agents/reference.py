@@ -3,7 +3,16 @@
 A fintech assistant that had outgrown one model and one prompt, split the way the
 reference text describes: a star hub routes customer support, transaction analysis
 and reporting to specialists, each on the smallest model tier that does its job well,
-with a general agent for everything else and as the degraded fallback.
+with a general agent for everything else and as the degraded fallback. Support hands
+suspected fraud on to transactions (an edge).
+
+Beside the star, the seed's other three topologies: the `transaction_analysis`
+pipeline (extract → normalise → analyse → summarise), the `monthly_report` workflow
+run by the orchestrator (fetch_ledger → categorise ∥ check_anomalies → chart →
+summarise, a saga) and the `fraud_investigation` mesh (fraud, compliance and customer
+history asking each other). Their agents are flow-only: they declare no routing
+keywords or examples, so the router never sends them star traffic; a request reaches
+a flow by naming it as its target (`reference_flow_workload`).
 """
 
 from __future__ import annotations
@@ -13,21 +22,40 @@ import random
 import uuid
 from typing import Any
 
+from pydantic import BaseModel
+
 from agents.contracts.edge import Edge
 from agents.contracts.fintech import (
+    AnalysisSummary,
+    ChartSet,
+    ComplianceReview,
+    CustomerHistory,
+    FraudAssessment,
+    LedgerExtract,
+    NormalisedLedger,
     Report,
     ReportRequest,
+    SpendingCategories,
+    StatementExtract,
     SupportAnswer,
     TransactionAnalysis,
     TransactionQuery,
 )
+from agents.contracts.models import TextInput, TextOutput
+from agents.flows import Mesh, MeshMember, Pipeline, Stage, Step, Workflow
 from agents.reference_examples import REFERENCE_EXAMPLES
 from agents.retry import RetryPolicy
 from agents.spec import AgentLimits, AgentSpec
 from agents.system import AgentSystem
-from agents.tiering import TierPolicy
+from agents.tiering import Tier, TierPolicy
 
-__all__ = ["REFERENCE_TENANTS", "fintech_system", "reference_workload"]
+__all__ = [
+    "REFERENCE_FLOWS",
+    "REFERENCE_TENANTS",
+    "fintech_system",
+    "reference_flow_workload",
+    "reference_workload",
+]
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -182,16 +210,335 @@ _EDGES = (
 )
 
 
+# -- flow-only agents -------------------------------------------------------------------
+# None declares keywords or examples: the router never picks them, only flows run them.
+
+
+def _flow_agent(
+    name: str,
+    description: str,
+    prompt: str,
+    *,
+    model: str = "sim-small",
+    tier: Tier = "small",
+    input_model: type[BaseModel] = TextInput,
+    output_model: type[BaseModel] = TextOutput,
+    tools: tuple[str, ...] = (),
+    max_output_tokens: int = 1024,
+) -> AgentSpec:
+    return AgentSpec(
+        name=name,
+        description=description,
+        model=model,
+        tier=tier,
+        prompt=prompt,
+        limits=AgentLimits(max_output_tokens=max_output_tokens, timeout_s=30.0),
+        fallback="general",
+        tools=tools,
+        input_model=input_model,
+        output_model=output_model,
+    )
+
+
+_JSON_ONLY = "Answer with the JSON object your output schema describes, nothing else."
+
+_EXTRACTOR = _flow_agent(
+    "extractor",
+    "Reads transactions out of pasted statements, bank exports and customers' descriptions.",
+    "You extract transactions for $tenant's transaction-analysis pipeline.\n"
+    "The input is whatever the customer sent: a pasted CSV or PDF statement from another "
+    "bank, a forwarded e-mail receipt, or a few lines typed from memory. List every "
+    "transaction you can see, copying its date, description and amount exactly as "
+    "written (do not convert or round). Say in `source` what the input was. " + _JSON_ONLY,
+    output_model=StatementExtract,
+)
+
+_NORMALISER = _flow_agent(
+    "normaliser",
+    "Turns extracted statement lines into ledger entries: ISO dates, one currency, categories.",
+    "You normalise extracted statement lines into $tenant's ledger format.\n"
+    "Convert every date to ISO 8601, every amount to a signed decimal (money out is "
+    'negative) in one currency, clean merchant names ("AMZN MKTP UK*2X3" is Amazon) and '
+    "give each entry a spending category. Count the lines you could not read as "
+    "`skipped` instead of guessing. " + _JSON_ONLY,
+    input_model=StatementExtract,
+    output_model=NormalisedLedger,
+)
+
+_ANALYST = _flow_agent(
+    "analyst",
+    "Looks for fraud, duplicates and unusual spending in a normalised ledger.",
+    "You analyse normalised ledger entries for $tenant's customers.\n"
+    "Flag duplicated charges, card-testing patterns (several tiny amounts at one "
+    "merchant), payments far above the customer's usual size and merchants in unusual "
+    "countries. Give each flagged transaction its id, amount, currency and a one-line "
+    "reason, and a risk score between 0 (nothing suspicious) and 1 (certainly fraud). "
+    + _JSON_ONLY,
+    model="sim-standard",
+    tier="standard",
+    input_model=NormalisedLedger,
+    output_model=TransactionAnalysis,
+)
+
+_SUMMARISER = _flow_agent(
+    "summariser",
+    "Writes the customer-facing summary of a transaction analysis.",
+    "You write the final summary of a transaction analysis for a customer of $tenant.\n"
+    "Lead with one plain-language headline, give the risk level, and list the concrete "
+    "next steps (freeze the card in the app, dispute a charge, nothing to do). Set "
+    "`needs_review` when a flagged transaction needs a person on the transactions team. "
+    "Never show full card numbers. " + _JSON_ONLY,
+    input_model=TransactionAnalysis,
+    output_model=AnalysisSummary,
+    max_output_tokens=512,
+)
+
+_LEDGER = _flow_agent(
+    "ledger",
+    "Fetches a customer's ledger for a period, with opening and closing balances.",
+    "You fetch ledger data for $tenant's report workflow.\n"
+    'Work out the period the request means ("last month" is the previous calendar '
+    "month), run the ledger query with your tool and return every entry of the period "
+    "with the opening and closing balance. Never invent entries: return an empty list "
+    "when the query finds none. " + _JSON_ONLY,
+    output_model=LedgerExtract,
+    tools=("run_ledger_query",),
+)
+
+_CATEGORISER = _flow_agent(
+    "categoriser",
+    "Totals a period's spending by category and names the biggest change.",
+    "You categorise a period's ledger for $tenant's monthly report.\n"
+    "Total the spending per category from the ledger entries you are given (money out "
+    "only; income and transfers between own accounts are not spending), compare with "
+    "the previous period where the request mentions it, and name the category that "
+    "changed most. " + _JSON_ONLY,
+    output_model=SpendingCategories,
+)
+
+_CHARTS = _flow_agent(
+    "charts",
+    "Renders a report's charts and stores them in the customer's document vault.",
+    "You chart a monthly report for a customer of $tenant.\n"
+    "From the category totals and the anomalies you are given, render at most three "
+    "charts (spending by category, daily balance, flagged transactions) with your tool "
+    "and store each in the customer's document vault. Return the vault ids and one "
+    "caption per chart. " + _JSON_ONLY,
+    output_model=ChartSet,
+    tools=("render_chart", "store_document"),
+)
+
+_DOCUMENTS = _flow_agent(
+    "documents",
+    "Removes documents a failed workflow stored in the customer's vault (compensation).",
+    "You undo a step of $tenant's report workflow that stored documents in a customer's "
+    "vault.\nYou get the step's output with the vault ids it stored. Delete exactly those "
+    "documents with your tool, nothing else, and say which ids you deleted and which "
+    "were already gone.",
+    tools=("delete_document",),
+    max_output_tokens=256,
+)
+
+_FRAUD = _flow_agent(
+    "fraud",
+    "Assesses suspected fraud on an account: card testing, account takeover, scams.",
+    "You are the fraud investigator in $tenant's investigation mesh.\n"
+    "Given a case (a customer's report, an alert, or a colleague's findings), look at "
+    "the transactions involved and decide whether fraud is likely: card testing, "
+    "account takeover, authorised push-payment scams, friendly fraud. Flag each "
+    "suspicious transaction with a reason. Ask for `sanctions_screening` or "
+    "`aml_review` in `asks` when money moved to a new payee abroad. " + _JSON_ONLY,
+    model="sim-standard",
+    tier="standard",
+    output_model=FraudAssessment,
+    tools=("search_transactions", "flag_fraud"),
+)
+
+_COMPLIANCE = _flow_agent(
+    "compliance",
+    "Sanctions screening and anti-money-laundering review of a case.",
+    "You are the compliance officer in $tenant's investigation mesh.\n"
+    "Screen the payees and counterparties of the case against the sanctions lists with "
+    "your tool and review the money flow for laundering patterns (structuring under "
+    "reporting limits, rapid in-and-out, mule accounts). Say whether a suspicious "
+    "activity report must be filed. Cite the rule, never guess a list hit. " + _JSON_ONLY,
+    model="sim-standard",
+    tier="standard",
+    output_model=ComplianceReview,
+    tools=("screen_sanctions",),
+)
+
+_CUSTOMER_HISTORY = _flow_agent(
+    "customer_history",
+    "Summarises an account's history: age, usual behaviour, past disputes and fraud cases.",
+    "You know the history of $tenant's customers for the investigation mesh.\n"
+    "Look up the account behind the case and summarise what matters to an investigator: "
+    "how old the account is, its usual spending pattern, past disputes and past fraud "
+    "cases, recent changes of phone, e-mail or address. Facts from your tools only. " + _JSON_ONLY,
+    output_model=CustomerHistory,
+    tools=("lookup_account", "search_transactions"),
+)
+
+_FLOW_AGENTS = (
+    _EXTRACTOR,
+    _NORMALISER,
+    _ANALYST,
+    _SUMMARISER,
+    _LEDGER,
+    _CATEGORISER,
+    _CHARTS,
+    _DOCUMENTS,
+    _FRAUD,
+    _COMPLIANCE,
+    _CUSTOMER_HISTORY,
+)
+
+# -- the three flows ---------------------------------------------------------------------
+
+_TRANSACTION_ANALYSIS = Pipeline(
+    name="transaction_analysis",
+    description="A statement or list of payments in, a checked risk summary out.",
+    stages=(
+        # Extraction is the cheap, bursty front: customers paste whole statements at
+        # month end. Hold the rest back in Kafka rather than drop what they sent.
+        Stage(name="extract", agent="extractor", concurrency=8, queue=32, overflow="block"),
+        Stage(name="normalise", agent="normaliser", concurrency=8, queue=32, overflow="block"),
+        # The analysis runs on the standard tier; under overload the newest analyses are
+        # dropped (with a `dropped` result the client can retry) before the queue grows.
+        Stage(name="analyse", agent="analyst", concurrency=4, queue=16, overflow="drop_newest"),
+        Stage(name="summarise", agent="summariser", concurrency=8, queue=32, overflow="block"),
+    ),
+    deadline_s=120.0,
+    examples=(
+        "here's my statement from my old bank, can you check for anything dodgy?\n"
+        "03/03 TESCO STORES 3381  -42.17\n04/03 AMZN MKTP UK*2X3  -12.99\n"
+        "04/03 AMZN MKTP UK*2X3  -12.99\n05/03 SALARY ACME LTD  +2,310.00",
+        "pasted from my spreadsheet: 12 Mar uber 8.40, 12 Mar uber 8.40, 13 Mar uber 8.40, "
+        "13 Mar uber 8.40 — i only took one uber this week??",
+        "Date,Description,Amount\n2025-03-01,NETFLIX.COM,-15.99\n2025-03-02,"
+        "STEAMGAMES 0800,-59.99\n2025-03-02,STEAMGAMES 0800,-59.99\n2025-03-02,"
+        "STEAMGAMES 0800,-59.99",
+        "forwarding the receipts from last week, 3 payments to a crypto exchange i dont know "
+        "about, 250, 250 and 499 euros",
+        "can you analyse the attached export from my business account for march and tell me "
+        "if anything looks off",
+    ),
+)
+
+_MONTHLY_REPORT = Workflow(
+    name="monthly_report",
+    description="The customer's monthly report: ledger, categories, anomalies, charts, summary.",
+    steps=(
+        Step(
+            name="fetch_ledger",
+            agent="ledger",
+            instruction="Fetch the ledger entries and balances of the period this request means.",
+        ),
+        Step(
+            name="categorise",
+            agent="categoriser",
+            depends_on=("fetch_ledger",),
+            instruction="Total the period's spending per category from the ledger below.",
+        ),
+        Step(
+            name="check_anomalies",
+            agent="transactions",
+            depends_on=("fetch_ledger",),
+            instruction="Check the ledger below for duplicated, unauthorised or unusual charges.",
+        ),
+        Step(
+            name="chart",
+            agent="charts",
+            depends_on=("categorise", "check_anomalies"),
+            instruction="Chart the category totals and the flagged transactions below.",
+            # Charts are stored in the customer's vault: when the report then fails, the
+            # saga removes them so no half-made report is left behind.
+            compensation="documents",
+        ),
+        Step(
+            name="summarise",
+            agent="reports",
+            depends_on=("chart",),
+            instruction="Write the monthly report from the categories, anomalies and charts.",
+        ),
+    ),
+    # Several steps answer a `summary` (and the ledger and the report a `period`): the
+    # final report's words come first, then the anomaly check's findings, which the
+    # customer must read before the category totals.
+    conflict_rule="priority",
+    priority=("summarise", "check_anomalies", "categorise", "fetch_ledger", "chart"),
+    deadline_s=90.0,
+    examples=(
+        "can i get my monthly report for march please",
+        "send me last month's summary with the charts, and tell me if anything weird happened",
+        "I need the February report for the business account for our bookkeeper",
+        "monthly overview please — where did my money go in april?",
+        "prepare the usual end of month report for acme-bank's premium customers",
+    ),
+)
+
+_FRAUD_INVESTIGATION = Mesh(
+    name="fraud_investigation",
+    description="Fraud, compliance and customer history investigate a case together.",
+    entry="fraud_screening",
+    members=(
+        MeshMember(
+            agent="fraud",
+            capabilities=("fraud_screening",),
+            asks=("customer_history", "sanctions_screening"),
+        ),
+        MeshMember(
+            agent="compliance",
+            capabilities=("sanctions_screening", "aml_review"),
+            asks=("customer_history",),
+        ),
+        # Past fraud cases send the history back to the fraud screen: a cycle the mesh
+        # records instead of following.
+        MeshMember(
+            agent="customer_history",
+            capabilities=("customer_history",),
+            asks=("fraud_screening",),
+        ),
+    ),
+    max_hops=5,
+    deadline_s=60.0,
+    examples=(
+        "ALERT 7731: 14 card-not-present payments of €1 at different merchants within 3 "
+        "minutes on card ending 5527, then €980 at an electronics shop",
+        "customer says they were called by 'the bank' and told to move their savings to a "
+        "safe account, 3 transfers of £4,900 to a new payee yesterday",
+        "new device login from another country, phone number changed, then full balance "
+        "sent to a crypto exchange within the hour",
+        "case 2291: incoming transfers from 9 different people, each just under 1000, "
+        "forwarded abroad the same day",
+        "merchant dispute spike: same customer disputed 6 online purchases this month, all "
+        "marked as delivered",
+    ),
+)
+
+REFERENCE_FLOWS: tuple[str, ...] = (
+    "transaction_analysis",
+    "monthly_report",
+    "fraud_investigation",
+)
+"""The reference system's pipeline, workflow and mesh, by name (request targets)."""
+
+
 def fintech_system() -> AgentSystem:
-    """The reference system: `support`, `transactions`, `reports`, and `general` fallback.
+    """The reference system: `support`, `transactions`, `reports` and the `general`
+    fallback in the star; the flow-only agents of the `transaction_analysis` pipeline,
+    the `monthly_report` workflow and the `fraud_investigation` mesh beside them.
 
     Contracts are in `agents.contracts.fintech`; `general` keeps the text defaults.
     """
     return AgentSystem(
         name="fintech",
-        agents=(_SUPPORT, _TRANSACTIONS, _REPORTS, _GENERAL),
+        agents=(_SUPPORT, _TRANSACTIONS, _REPORTS, _GENERAL, *_FLOW_AGENTS),
         default_agent="general",
         edges=_EDGES,
+        pipelines=(_TRANSACTION_ANALYSIS,),
+        workflows=(_MONTHLY_REPORT,),
+        meshes=(_FRAUD_INVESTIGATION,),
     )
 
 
@@ -310,4 +657,31 @@ def reference_workload(n: int, seed: int) -> list[dict[str, Any]]:
                 },
             }
         )
+    return requests
+
+
+def reference_flow_workload(per_flow: int, seed: int) -> list[dict[str, Any]]:
+    """``per_flow`` requests for each of the reference system's flows, interleaved, the
+    same for the same seed: drawn from each flow's declared ``examples``, with
+    ``target_agent`` the flow's name (how an app or operator console starts one).
+
+    Each dict has the ``AgentRequest`` fields of `reference_workload` and metadata
+    ``channel`` and ``flow``.
+    """
+    if per_flow < 0:
+        raise ValueError(f"per_flow must be >= 0, got {per_flow}")
+    rng = random.Random(seed)
+    flows = fintech_system().flows
+    requests: list[dict[str, Any]] = []
+    for _ in range(per_flow):
+        for name in REFERENCE_FLOWS:
+            requests.append(
+                {
+                    "request_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "tenant": rng.choices(REFERENCE_TENANTS, _TENANT_WEIGHTS)[0],
+                    "input": rng.choice(flows[name].examples),
+                    "target_agent": name,
+                    "metadata": {"channel": rng.choice(("api", "ops")), "flow": name},
+                }
+            )
     return requests

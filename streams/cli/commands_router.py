@@ -59,6 +59,20 @@ def _system(settings: Settings) -> AgentSystem:
     return load_system(settings.system or DEFAULT_SYSTEM)
 
 
+def _routable(system: AgentSystem) -> list[str]:
+    """The agents star traffic can be routed to: those with examples, keywords or
+    override rules, and the default. Agents only flows run (a pipeline stage, a mesh
+    member) would add empty rows and columns to every table."""
+    return [
+        spec.name
+        for spec in system.agents
+        if spec.examples
+        or spec.keywords
+        or spec.route_overrides
+        or spec.name == system.default_agent
+    ]
+
+
 def _held_out(settings: Settings, eval_file: Path | None) -> list[LabelledText]:
     """The held-out set: ``--eval-file`` (JSON lines of {"text", "agent"}), else the
     reference set for the reference system."""
@@ -177,7 +191,7 @@ def train(
     try:
         model = _fit(sources, system, estimator, exclude=[text for text, _ in held_out])
         learned = LearnedClassifier(system, model, min_confidence=settings.router_min_confidence)
-        measured = evaluate(learned, held_out, system.names) if held_out else None
+        measured = evaluate(learned, held_out, _routable(system)) if held_out else None
         if kind == "split":
             model = _fit(sources, system, estimator, exclude=())
     except RouterModelError as exc:
@@ -193,7 +207,7 @@ def train(
     if info.held_out_excluded:
         console.print(f"excluded   {info.held_out_excluded} held-out texts found in the history")
     if measured is not None:
-        keywords = evaluate(KeywordClassifier(system), held_out, system.names)
+        keywords = evaluate(KeywordClassifier(system), held_out, _routable(system))
         where = "requests" if kind == "held-out" else "declared examples kept out of a first fit"
         console.print(
             f"{kind:<10} accuracy {measured.accuracy:.3f} on {measured.total} {where} "
@@ -279,8 +293,8 @@ def eval_(
     except RouterModelError as exc:
         fail(str(exc))
     results = {
-        f"model {model.version}": evaluate(learned, held_out, system.names),
-        "keywords": evaluate(KeywordClassifier(system), held_out, system.names),
+        f"model {model.version}": evaluate(learned, held_out, _routable(system)),
+        "keywords": evaluate(KeywordClassifier(system), held_out, _routable(system)),
     }
     for table in render_evaluation(results):
         console.print(table)

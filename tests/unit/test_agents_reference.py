@@ -20,6 +20,9 @@ from agents import (
     is_priced,
     reference_workload,
 )
+from agents.contracts.render import render_output
+from agents.flows import handoff
+from agents.reference import REFERENCE_FLOWS, reference_flow_workload
 
 AVRO = Path(__file__).resolve().parents[2] / "avro"
 
@@ -36,10 +39,13 @@ def spec(name: str, **changes: object) -> AgentSpec:
     return AgentSpec.model_validate(fields)
 
 
+STAR = ("support", "transactions", "reports", "general")
+
+
 def test_reference_system_has_the_specialists_and_a_general_fallback() -> None:
     system = fintech_system()
 
-    assert system.names == ("support", "transactions", "reports", "general")
+    assert system.names[:4] == STAR
     assert system.default_agent == "general"
     assert system.default.name == "general"
     assert {system.get(n).tier for n in system.names} == {"small", "standard", "frontier"}
@@ -78,8 +84,74 @@ def test_system_lookup_and_unknown_agent() -> None:
     assert "reports" in system
     assert "billing" not in system
     assert system.specs["reports"] is system.get("reports")
-    with pytest.raises(UnknownAgent, match="known agents: support, transactions, reports, general"):
+    with pytest.raises(
+        UnknownAgent, match="known agents: support, transactions, reports, general, "
+    ):
         system.get("billing")
+
+
+def test_reference_system_runs_every_topology() -> None:
+    system = fintech_system()
+    pipeline = next(p for p in system.pipelines if p.name == "transaction_analysis")
+    workflow = next(w for w in system.workflows if w.name == "monthly_report")
+    mesh = next(m for m in system.meshes if m.name == "fraud_investigation")
+
+    assert set(system.flows) == set(REFERENCE_FLOWS)
+    assert [s.step for s in pipeline.stages] == ["extract", "normalise", "analyse", "summarise"]
+    assert {stage.overflow for stage in pipeline.stages} >= {"block", "drop_newest"}
+    deps = {step.name: set(step.depends_on) for step in workflow.steps}
+    assert deps == {
+        "fetch_ledger": set(),
+        "categorise": {"fetch_ledger"},
+        "check_anomalies": {"fetch_ledger"},
+        "chart": {"categorise", "check_anomalies"},
+        "summarise": {"chart"},
+    }
+    assert workflow.step("chart").compensation == "documents"
+    assert workflow.deadline_s and workflow.priority
+    assert {m.agent for m in mesh.members} == {"fraud", "compliance", "customer_history"}
+    assert mesh.max_hops == 5
+    assert all(flow.examples for flow in system.flows.values())
+    assert system.edges[0].when == "escalate"
+
+
+def test_flow_only_agents_never_take_star_traffic() -> None:
+    system = fintech_system()
+    flow_only = [name for name in system.names if name not in STAR]
+    used = {stage.agent for p in system.pipelines for stage in p.stages}
+    used |= {s.agent for w in system.workflows for s in w.steps}
+    used |= {s.compensation for w in system.workflows for s in w.steps if s.compensation}
+    used |= {m.agent for mesh in system.meshes for m in mesh.members}
+
+    assert set(flow_only) <= used
+    for name in flow_only:
+        agent = system.get(name)
+        assert not agent.keywords and not agent.examples and not agent.route_overrides, name
+    router = KeywordClassifier(system)
+    assert all(router.classify(r["input"]).agent in STAR for r in reference_workload(300, seed=2))
+
+
+@pytest.mark.parametrize(
+    ("producer", "consumer"),
+    [("extractor", "normaliser"), ("normaliser", "analyst"), ("analyst", "summariser")],
+)
+def test_pipeline_handoffs_fit_the_next_stage(producer: str, consumer: str) -> None:
+    """What the sim renders for a stage validates as the next stage's input model."""
+    system = fintech_system()
+    for seed in ("a pasted statement", "03/03 TESCO -42.17. 04/03 AMZN -12.99", "help"):
+        output = render_output(system.get(producer).output_model, seed)
+        handed = handoff(output, system.get(consumer).input_model, agent=producer)
+        system.get(consumer).input_model.model_validate_json(handed)
+
+
+def test_flow_workload_names_each_flow_with_its_examples() -> None:
+    system = fintech_system()
+    workload = reference_flow_workload(4, seed=1)
+
+    assert [r["target_agent"] for r in workload[:3]] == list(REFERENCE_FLOWS)
+    assert len(workload) == 12
+    assert all(r["input"] in system.flows[r["target_agent"]].examples for r in workload)
+    assert workload == reference_flow_workload(4, seed=1)
 
 
 def test_system_is_immutable() -> None:
