@@ -60,16 +60,25 @@ class Orchestrator:
     def handles(self, target: str | None) -> bool:
         return target is not None and target in self._flows
 
-    def restore(self, event: dict[str, Any]) -> None:
-        """Fold one event read back from the ``workflow`` topic."""
+    def restore(self, event: dict[str, Any], *, partition: int = -1) -> None:
+        """Fold one event read back from partition ``partition`` of the ``workflow`` topic."""
         request_id = str(event["request_id"])
         if request_id in self._finished:
             return
         state = fold(self.open.get(request_id), event)
         if state is not None:
+            state.partition = partition
             self._keep(state)
 
-    def start(self, request: dict[str, Any]) -> Decision:
+    def forget(self, partition: int) -> int:
+        """Drop the running workflows of ``partition`` (it moved to another replica, or is
+        about to be restored from the log); returns how many."""
+        gone = [rid for rid, state in self.open.items() if state.partition == partition]
+        for request_id in gone:
+            del self.open[request_id]
+        return len(gone)
+
+    def start(self, request: dict[str, Any], *, partition: int = -1) -> Decision:
         """Start the workflow ``request`` targets (``blocked`` when a pipeline is full;
         nothing when it was started already)."""
         decision = Decision()
@@ -89,6 +98,7 @@ class Orchestrator:
         )
         state = fold(None, first)
         assert state is not None
+        state.partition = partition
         decision.events.append(first)
         self._keep(state)
         w = self._writer(state, decision, cause=str(request["event_id"]))

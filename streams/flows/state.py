@@ -77,6 +77,9 @@ class FlowState:
     asked: set[str] = field(default_factory=set)
     """Dedup keys of the mesh questions already sent."""
     applied: int = 0
+    partition: int = -1
+    """Partition of its events (keyed by request id, the same on every event topic):
+    what an orchestrator replica owns, and forgets when the partition moves away."""
 
     @property
     def finished(self) -> bool:

@@ -71,7 +71,7 @@ class OrchestratorRole:
             reason = f"no pipeline, workflow or mesh named {request.get('target_agent')!r}"
             return [self.dead.letter(message, reason=reason, error_type="unknown_agent", ids=ids)]
         try:
-            decision = self.engine.start(request)
+            decision = self.engine.start(request, partition=message.partition)
         except Exception as exc:
             raise EventFailed(exc, ids) from exc
         if decision.blocked:
@@ -130,8 +130,11 @@ def key(record: dict[str, Any]) -> bytes:
     return str(record["request_id"]).encode()
 
 
-async def restore_from_log(runtime: Runtime, engine: Orchestrator) -> int:
-    """Fold every committed ``WorkflowEvent`` into ``engine``; returns events read."""
+async def restore_from_log(
+    runtime: Runtime, engine: Orchestrator, partitions: set[int] | None = None
+) -> int:
+    """Fold every committed ``WorkflowEvent`` of ``partitions`` (all when None) into
+    ``engine``; returns events read."""
     consumer = AIOKafkaConsumer(
         **client_options(runtime.settings),
         group_id=None,
@@ -142,7 +145,11 @@ async def restore_from_log(runtime: Runtime, engine: Orchestrator) -> int:
     count = 0
     try:
         topic = runtime.topics.workflow
-        tps = [TopicPartition(topic, p) for p in sorted(await partitions_of(consumer, topic))]
+        every = await partitions_of(consumer, topic)
+        wanted = every if partitions is None else every & partitions
+        tps = [TopicPartition(topic, p) for p in sorted(wanted)]
+        if not tps:
+            return 0
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         # Under read_committed these are the last stable offsets: an open transaction
@@ -163,7 +170,7 @@ async def restore_from_log(runtime: Runtime, engine: Orchestrator) -> int:
                                 exc,
                             )
                             continue
-                        engine.restore(decoded)
+                        engine.restore(decoded, partition=tp.partition)
                         count += 1
             for tp in list(ends):
                 if await consumer.position(tp) >= ends[tp]:
@@ -171,6 +178,63 @@ async def restore_from_log(runtime: Runtime, engine: Orchestrator) -> int:
     finally:
         await consumer.stop()
     return count
+
+
+class Ownership:
+    """Which partitions' workflows this replica holds in memory.
+
+    Every event of a workflow is keyed by its request id, so partition ``p`` of
+    ``flows`` and ``replies`` carries the same workflows as partition ``p`` of
+    ``workflow``. Before deciding on an input from a partition it has not folded yet
+    (at start, after a rebalance), the replica folds that partition of the log; a
+    partition that moved to another replica is forgotten.
+    """
+
+    def __init__(
+        self, app: Any, runtime: Runtime, engine: Orchestrator, registry: CapabilityRegistry
+    ) -> None:
+        self._app = app
+        self._runtime = runtime
+        self._engine = engine
+        self._registry = registry
+        self._inputs = {runtime.topics.flows, runtime.topics.replies}
+        self._lock = asyncio.Lock()
+        self.restored: set[int] = set()
+
+    def let_go(self) -> None:
+        assigned = {
+            tp.partition for tp in self._app.consumer.assignment() if tp.topic in self._inputs
+        }
+        for gone in self.restored - assigned:
+            self.restored.discard(gone)
+            dropped = self._engine.forget(gone)
+            log.info("partition %d moved away: %d workflow(s) let go", gone, dropped)
+
+    async def owned(self, partition: int) -> None:
+        """Return once ``partition``'s running workflows are folded back from the log."""
+        if partition in self.restored:
+            return
+        async with self._lock:
+            if partition in self.restored:
+                return
+            begun = time.perf_counter()
+            try:
+                await self._registry.start()
+                self.let_go()
+                self._engine.forget(partition)
+                events = await restore_from_log(self._runtime, self._engine, {partition})
+            except Exception as exc:  # noqa: BLE001  # without its state it must not decide
+                halt_process(RoleHalted(ROLE, f"restoring partition {partition}", exc))
+            self.restored.add(partition)
+            running = sum(1 for s in self._engine.open.values() if s.partition == partition)
+            log.info(
+                "orchestrator took partition %d: %d running workflow(s) resumed from %d "
+                "event(s) in %.1fs",
+                partition,
+                running,
+                events,
+                time.perf_counter() - begun,
+            )
 
 
 def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
@@ -181,28 +245,10 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
     engine = Orchestrator(runtime.system, producer=producer, resolve=registry.resolve)
     role = OrchestratorRole(runtime, stats, engine)
     changed = asyncio.Event()
-    started: asyncio.Future[None] | None = None
-
-    async def ready() -> None:
-        nonlocal started
-        if started is None:
-            started = asyncio.get_running_loop().create_future()
-            try:
-                begun = time.perf_counter()
-                await registry.start()
-                events = await restore_from_log(runtime, engine)
-                log.info(
-                    "orchestrator resumed %d running workflow(s) from %d event(s) in %.1fs",
-                    len(engine.open),
-                    events,
-                    time.perf_counter() - begun,
-                )
-                started.set_result(None)
-            except Exception as exc:  # noqa: BLE001  # without its state it must not decide
-                halt_process(RoleHalted(ROLE, "restoring workflow state", exc))
-        await started
+    ownership = Ownership(app, runtime, engine, registry)
 
     async def on_request(message: KafkaMessage) -> list[Emit]:
+        await ownership.owned(message.partition)
         while True:
             emits = role.on_request(message)
             if emits is not None:
@@ -213,13 +259,13 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
                 await asyncio.wait_for(changed.wait(), timeout=_TICK_S)
 
     async def on_reply(message: KafkaMessage) -> list[Emit]:
+        await ownership.owned(message.partition)
         emits = role.on_reply(message)
         changed.set()
         return emits
 
     @app.agent(raw_topic(app, runtime.topics.flows), name=f"{ROLE}-requests")
     async def requests(stream: Any) -> None:
-        await ready()
         await consume_in_order(
             app,
             runtime,
@@ -234,7 +280,6 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
 
     @app.agent(raw_topic(app, runtime.topics.replies), name=f"{ROLE}-replies")
     async def replies(stream: Any) -> None:
-        await ready()
         await consume_in_order(
             app,
             runtime,
@@ -251,8 +296,9 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
 
     @app.timer(_TICK_S)  # type: ignore[untyped-decorator]  # faust.App.timer is untyped
     async def deadlines() -> None:
-        if started is None or not started.done():
+        if not ownership.restored:
             return
+        ownership.let_go()
         emits = role.on_tick(int(time.time() * 1000))
         for emit in emits:
             await sender.send(emit)

@@ -65,8 +65,9 @@ async def submit(stack: Stack) -> list[str]:
     return ids
 
 
+@pytest.mark.parametrize("after_kill", ["restart", "replica takes over"])
 def test_a_killed_orchestrator_resumes_and_no_step_runs_twice(
-    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after_kill: str
 ) -> None:
     monkeypatch.setenv("FLOWS_STEP_MS", "500")  # each step takes 0.5 s: the kill lands mid-DAG
     stack = deploy(kafka_bootstrap, tmp_path / "agentbus", system="tests.flows_system:system")
@@ -74,6 +75,10 @@ def test_a_killed_orchestrator_resumes_and_no_step_runs_twice(
         stack.start_front()
         stack.start([f"specialist:{s}" for s in (*STEPS, "general")], name="specialists")
         first = stack.start(["orchestrator"], name="orchestrator-1")
+        if after_kill == "replica takes over":
+            # Two replicas share the partitions; the survivor folds the dead one's.
+            stack.start(["orchestrator"], name="orchestrator-2")
+            stack.wait_for_members("orchestrator", 2)
         ids = asyncio.run(submit(stack))
 
         completed = "SELECT count() FROM agentbus.workflow_events FINAL WHERE kind = 'completed'"
@@ -83,7 +88,11 @@ def test_a_killed_orchestrator_resumes_and_no_step_runs_twice(
         at_kill = stack.scalar(finished)
         assert at_kill < WORKFLOWS, "the kill must land before every workflow finished"
 
-        second = stack.start(["orchestrator"], name="orchestrator-2")
+        second = (
+            stack.start(["orchestrator"], name="orchestrator-2")
+            if after_kill == "restart"
+            else stack.workers[-1]
+        )
         stack.wait_until(
             lambda: stack.scalar(finished) >= WORKFLOWS, 180, "every workflow finished"
         )
