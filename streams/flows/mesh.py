@@ -1,8 +1,8 @@
 """Meshes: agents consult each other by capability, found in the registry.
 
 Every ask carries its hop count, its path and a dedup key. An ask past the hop cap,
-one that would return to an agent already on its path (a cycle) and a question
-already asked in this request are recorded with the reason and not sent. When no
+one that would return to an agent already on its path (a cycle) and a capability
+already consulted for this request are recorded with the reason and not sent. When no
 ask is outstanding the request's answer merges every hop's output, in hop order.
 """
 
@@ -81,9 +81,10 @@ def on_deadline(w: FlowWriter, mesh: Mesh) -> None:
     _finish(w, partial=True)
 
 
-def dedup_key(capability: str, text: str) -> str:
-    """Same capability, same question: the same key (asked once per request)."""
-    digest = hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+def dedup_key(capability: str, request_input: str) -> str:
+    """One key per capability and request: a peer is consulted about a case once, however
+    many agents would ask it (the second ask is a recorded ``duplicate``)."""
+    digest = hashlib.blake2b(request_input.encode(), digest_size=8).hexdigest()
     return f"{capability}:{digest}"
 
 
@@ -98,7 +99,7 @@ def _ask(
     path: tuple[str, ...],
     asker: str,
 ) -> None:
-    key = dedup_key(capability, text)
+    key = dedup_key(capability, w.state.input)
     common: dict[str, Any] = {"hop": hop, "path": path, "dedup_key": key}
     agent = resolve(mesh, capability)
     if agent is None:

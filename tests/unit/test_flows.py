@@ -238,3 +238,33 @@ def test_a_mesh_stops_at_the_hop_cap() -> None:
         kinds += [e["kind"] for e in decision.events]
         tasks = decision.tasks
     assert "hop_cap" in kinds and kinds.count("dispatched") == 3  # hops 1..3 after entry
+
+
+def test_a_mesh_consults_a_capability_once_per_request_and_answers_partial_at_its_deadline() -> (
+    None
+):
+    mesh = Mesh(
+        name="inv",
+        entry="x",
+        deadline_s=30,
+        members=(
+            MeshMember(agent="a", capabilities=("x",), asks=("y", "z")),
+            MeshMember(agent="b", capabilities=("y",), asks=("w",)),
+            MeshMember(agent="c", capabilities=("z",), asks=("w",)),
+            MeshMember(agent="fetch", capabilities=("w",)),
+        ),
+    )
+    engine = Orchestrator(_system(meshes=(mesh,)))
+    (hop_a,) = engine.start(_request("inv")).tasks
+    hop_b, hop_c = engine.on_reply(_reply(hop_a, "a says")).tasks
+    (hop_w,) = engine.on_reply(_reply(hop_b, "b says")).tasks
+    second_ask = engine.on_reply(_reply(hop_c, "c says"))
+    assert second_ask.tasks == []
+    (duplicate,) = [e for e in second_ask.events if e["kind"] == "duplicate"]
+    assert duplicate["agent"] == "fetch" and duplicate["path"] == ["a", "c"]
+    state = next(iter(engine.open.values()))
+    assert state.deadline_ms is not None
+    (result,) = engine.tick(state.deadline_ms + 1).results  # fetch never answered
+    assert result["status"] == "partial"
+    assert [a["agent"] for a in json.loads(result["output"])["answers"]] == ["a", "b", "c"]
+    assert engine.on_reply(_reply(hop_w, "late")).results == []  # finished: ignored
