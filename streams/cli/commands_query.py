@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from streams.cli.context import CliContext, fail, pass_cli
+from streams.cli.trace_workflow import add_workflow
 from streams.warehouse import WarehouseError
 from streams.warehouse.access import Reader, open_reader, open_sql_reader, query_with_columns
 from streams.warehouse.queries import RequestTrace, load_trace
@@ -148,7 +149,9 @@ def _task_line(task: dict[str, Any]) -> str:
 def render_trace(request_id: str, trace: RequestTrace) -> Tree:
     """The request's path: routing with its reason, every attempt, the result (and the
     step result of each agent an edge handed the request on from), breaker transitions
-    of the agents it used while it ran, and dead letters."""
+    of the agents it used while it ran, and dead letters. A request that named a flow
+    shows its pipeline, workflow or mesh as a tree (`trace_workflow`) with each step's
+    attempts and result under the step, then the final result."""
     req = trace.request
     head = f"[bold]request {request_id}[/]"
     if req:
@@ -156,14 +159,27 @@ def render_trace(request_id: str, trace: RequestTrace) -> Tree:
     root = Tree(head)
     if req:
         root.add(f"input: {_short(req['input'])!r}")
-    for task in trace.tasks:
-        branch = root.add(_task_line(task))
-        for inv in (i for i in trace.invocations if i["task_id"] == task["task_id"]):
-            _add_attempt(branch, inv, task["agent"])
-        for res in (r for r in trace.step_results if r["task_id"] == task["task_id"]):
+
+    def task_details(branch: Tree, task_id: str, agent: str) -> None:
+        for inv in (i for i in trace.invocations if i["task_id"] == task_id):
+            _add_attempt(branch, inv, agent)
+        for res in (r for r in trace.step_results if r["task_id"] == task_id):
             _add_result(branch, res, "step result")
-        for res in (r for r in trace.results if r["task_id"] == task["task_id"]):
+        for res in (r for r in trace.results if r["task_id"] == task_id):
             _add_result(branch, res)
+
+    in_flow = (
+        add_workflow(root, trace.workflow_events, task_details) if trace.workflow_events else set()
+    )
+    for task in trace.tasks:
+        if task["task_id"] in in_flow:
+            continue
+        branch = root.add(_task_line(task))
+        task_details(branch, task["task_id"], task["agent"])
+    # A workflow's final result carries the workflow's own task id (no task row).
+    known = in_flow | {task["task_id"] for task in trace.tasks}
+    for res in (r for r in trace.results if r["task_id"] not in known):
+        _add_result(root, res)
     for event in trace.breaker_events:
         root.add(
             f"[magenta]breaker {event['key']}[/] {event['from_state']} → {event['to_state']} "
@@ -174,7 +190,7 @@ def render_trace(request_id: str, trace: RequestTrace) -> Tree:
             f"[red]dead letter[/] from {dead['producer']} ({dead['error_type']}): {dead['reason']} "
             f"[{dead['source_topic']}[{dead['source_partition']}]@{dead['source_offset']}]"
         )
-    if not trace.tasks and not trace.dead_letters and req:
+    if not trace.tasks and not trace.dead_letters and not trace.workflow_events and req:
         root.add("[yellow]not routed yet[/] (is the router running?)")
     return root
 

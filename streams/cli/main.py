@@ -11,6 +11,7 @@ from streams.cli.commands_chaos import chaos
 from streams.cli.commands_contracts import contracts
 from streams.cli.commands_dashboards import dashboards
 from streams.cli.commands_init import init
+from streams.cli.commands_mesh import mesh
 from streams.cli.commands_query import sql, trace
 from streams.cli.commands_replay import replay_command
 from streams.cli.commands_report import report
@@ -68,6 +69,7 @@ def cli(
 for command in (
     *(up, down, status, run, worker, submit, sql, trace, chaos, contracts, demo, init),
     router,
+    mesh,
     replay_command,
     dashboards,
     report,

@@ -28,10 +28,15 @@ class RequestTrace:
     step_results: list[dict[str, Any]] = field(default_factory=list)
     """Results of tasks whose answer went on to another agent (an edge fired) or to a
     workflow; ``results`` holds the request's final one."""
+    workflow_events: list[dict[str, Any]] = field(default_factory=list)
+    """The request's pipeline, workflow or mesh run (``workflow_events``), when it named
+    a flow: every state change of the fold, in time order."""
 
     @property
     def found(self) -> bool:
-        return bool(self.request or self.tasks or self.results or self.dead_letters)
+        return bool(
+            self.request or self.tasks or self.results or self.dead_letters or self.workflow_events
+        )
 
 
 def _rows(reader: Reader, sql: str, request_id: str) -> list[dict[str, Any]]:
@@ -77,9 +82,17 @@ def load_trace(reader: Reader, request_id: str) -> RequestTrace:
         request_id,
     )
     breakers = _rows(reader, BREAKERS_DURING_REQUEST_SQL, request_id)
+    flow = _rows(reader, f"{WORKFLOW_EVENTS_SQL} {where}", request_id)
     return RequestTrace(
-        requests[0] if requests else None, tasks, invocations, results, dead, breakers, steps
+        requests[0] if requests else None, tasks, invocations, results, dead, breakers, steps, flow
     )
+
+
+WORKFLOW_EVENTS_SQL = """
+SELECT occurred_at, workflow, topology, kind, step, agent, task_id, status, detail,
+       depends_on, hop, path, dedup_key, duration_ms, deadline_at, model, attempts, cost_usd
+FROM agentbus.workflow_events FINAL
+"""
 
 
 # Breaker transitions of the agents a request used, while it was being served.
