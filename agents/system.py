@@ -91,7 +91,14 @@ class AgentSystem(BaseModel):
                     agent=spec.name,
                 )
         _check_tools(self)
-        check_flows(self.name, by_name, self.pipelines, self.workflows, self.meshes)
+        check_flows(
+            self.name,
+            by_name,
+            self.pipelines,
+            self.workflows,
+            self.meshes,
+            planners={name: spec.output_model for name, spec in by_name.items()},
+        )
         self._endpoints = MappingProxyType(endpoints)
         self._by_name = MappingProxyType(by_name)
         return self
@@ -130,7 +137,10 @@ class AgentSystem(BaseModel):
     @property
     def flows(self) -> dict[str, Pipeline | Workflow | Mesh]:
         """Every pipeline, workflow and mesh by name (the orchestrator role runs them)."""
-        return {f.name: f for f in (*self.pipelines, *self.workflows, *self.meshes)}
+        flows: dict[str, Pipeline | Workflow | Mesh] = {}
+        for group in (self.pipelines, self.workflows, self.meshes):
+            flows.update((flow.name, flow) for flow in group)
+        return flows
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name

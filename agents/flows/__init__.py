@@ -6,6 +6,7 @@ Definitions only (no Kafka): `streams.flows` runs them on the event log.
 from agents.flows.handoff import handoff
 from agents.flows.mesh import Mesh, MeshMember
 from agents.flows.pipeline import Overflow, Pipeline, Stage
+from agents.flows.plan import PlannedTask, TaskPlan, check_plan
 from agents.flows.workflow import ConflictRule, Step, Workflow
 
 __all__ = [
@@ -14,8 +15,11 @@ __all__ = [
     "MeshMember",
     "Overflow",
     "Pipeline",
+    "PlannedTask",
     "Stage",
     "Step",
+    "TaskPlan",
     "Workflow",
+    "check_plan",
     "handoff",
 ]

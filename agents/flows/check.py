@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
+
+from pydantic import BaseModel
 
 from agents.errors import ConfigError
 from agents.flows.mesh import Mesh
 from agents.flows.pipeline import Pipeline
+from agents.flows.plan import TaskPlan
 from agents.flows.workflow import Workflow
 
 __all__ = ["check_flows"]
@@ -18,9 +21,11 @@ def check_flows(
     pipelines: Iterable[Pipeline],
     workflows: Iterable[Workflow],
     meshes: Iterable[Mesh],
+    planners: Mapping[str, type[BaseModel]] | None = None,
 ) -> None:
     """Flow names are unique and distinct from agent names (a request names either as
-    its target); every agent a flow uses exists; a workflow's steps form a DAG."""
+    its target); every agent a flow uses exists; a workflow's steps form a DAG; a
+    planner answers a `TaskPlan` (``planners``: output model per agent)."""
     names: set[str] = set()
 
     def claim(kind: str, name: str) -> None:
@@ -46,6 +51,14 @@ def check_flows(
     for workflow in workflows:
         claim("workflow", workflow.name)
         _check_dag(system, workflow)
+        if workflow.planner is not None:
+            known("workflow", workflow.name, workflow.planner)
+            if planners is not None and not issubclass(planners[workflow.planner], TaskPlan):
+                raise ConfigError(
+                    f"system {system!r}: workflow {workflow.name!r} is planned by "
+                    f"{workflow.planner!r}, whose output model is not TaskPlan",
+                    agent=workflow.planner,
+                )
         for step in workflow.steps:
             known("workflow", workflow.name, step.agent)
             if step.compensation is not None:

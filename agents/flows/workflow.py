@@ -46,6 +46,10 @@ class Workflow(BaseModel):
     deadline_s: float | None = Field(default=None, gt=0)
     """Past this, the workflow answers ``partial`` with the synthesis of what completed."""
     examples: tuple[str, ...] = ()
+    planner: str | None = None
+    """Agent that plans the DAG per request (its output model is `TaskPlan`), using only
+    the agents of ``steps``; a plan that is empty or fails the checks is recorded as
+    rejected and ``steps`` run as declared."""
 
     def step(self, name: str) -> Step:
         for step in self.steps:

@@ -7,35 +7,78 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agents.flows import Workflow
+from pydantic import ValidationError
+
+from agents.flows import Step, TaskPlan, Workflow, check_plan
+from agents.system import AgentSystem
 from streams.flows.outputs import as_object, result_fields
-from streams.flows.state import StepState
+from streams.flows.state import FlowState, StepState
 from streams.flows.writer import FlowWriter
 
 __all__ = ["merge", "on_deadline", "on_reply", "start"]
 
 _COMPENSATE = "compensate:"
+_PLAN = "plan"
 
 
-def start(w: FlowWriter, workflow: Workflow) -> None:
-    """Plan every step of the DAG, then dispatch those with no dependencies."""
-    for step in workflow.steps:
+def _tasks(state: FlowState) -> list[StepState]:
+    """The DAG's own steps: not the planning step, not compensations."""
+    return [
+        s for s in state.steps.values() if s.name != _PLAN and not s.name.startswith(_COMPENSATE)
+    ]
+
+
+def start(w: FlowWriter, workflow: Workflow, system: AgentSystem) -> None:
+    """Ask the planner for the DAG, or plan the declared steps and start them."""
+    if workflow.planner is None:
+        _plan(w, workflow, workflow.steps, "declared")
+        return
+    agents = sorted({step.agent for step in workflow.steps})
+    menu = "\n".join(f"- {name}: {system.get(name).description}" for name in agents)
+    template = "\n".join(
+        f"- {s.name} ({s.agent})" + (f" after {', '.join(s.depends_on)}" if s.depends_on else "")
+        for s in workflow.steps
+    )
+    w.dispatch(
+        _PLAN,
+        workflow.planner,
+        f"{w.state.input}\n\nAgents you can use:\n{menu}\n\nThe usual plan:\n{template}",
+        reason=f"workflow {workflow.name}: {workflow.planner} plans the tasks",
+    )
+
+
+def _plan(w: FlowWriter, workflow: Workflow, steps: tuple[Step, ...], by: str) -> None:
+    for step in steps:
         after = f" after {', '.join(step.depends_on)}" if step.depends_on else ""
+        undo = workflow_compensation(workflow, step)
         w.event(
             "planned",
             step=step.name,
             agent=step.agent,
             depends_on=step.depends_on,
-            detail=f"{step.agent}{after}"
-            + (f"; compensated by {step.compensation}" if step.compensation else ""),
+            input=step.instruction or None,
+            detail=f"{by}: {step.agent}{after}" + (f"; compensated by {undo}" if undo else ""),
         )
     _advance(w, workflow)
+
+
+def workflow_compensation(workflow: Workflow, step: Step | StepState) -> str | None:
+    """The compensating agent of a (declared or planned) step."""
+    if isinstance(step, Step) and step.compensation is not None:
+        return step.compensation
+    declared = next((s for s in workflow.steps if s.name == step.name), None) or next(
+        (s for s in workflow.steps if s.agent == step.agent), None
+    )
+    return declared.compensation if declared is not None else None
 
 
 def on_reply(w: FlowWriter, workflow: Workflow, step: StepState, result: dict[str, Any]) -> None:
     """Record a step's result and move the workflow on."""
     fields = result_fields(result)
     duration = max(0.0, float(w.now_ms - step.dispatched_ms))
+    if step.name == _PLAN:
+        _on_plan(w, workflow, step, result, fields, duration)
+        return
     if step.name.startswith(_COMPENSATE):
         original = step.name.removeprefix(_COMPENSATE)
         w.event("completed", step=step.name, agent=step.agent, duration_ms=duration, **fields)
@@ -61,10 +104,48 @@ def on_reply(w: FlowWriter, workflow: Workflow, step: StepState, result: dict[st
     _advance(w, workflow)
 
 
+def _on_plan(
+    w: FlowWriter,
+    workflow: Workflow,
+    step: StepState,
+    result: dict[str, Any],
+    fields: dict[str, Any],
+    duration: float,
+) -> None:
+    """Run the planner's DAG when it passes the checks, else the declared steps."""
+    if result["status"] not in ("ok", "degraded"):
+        w.event(
+            "failed",
+            step=step.name,
+            agent=step.agent,
+            duration_ms=duration,
+            **{**fields, "output": None},
+            detail=f"planner failed: {result.get('error')}",
+        )
+        w.event("plan_rejected", detail="the planner did not answer; running the declared steps")
+        _plan(w, workflow, workflow.steps, "declared")
+        return
+    w.event("completed", step=step.name, agent=step.agent, duration_ms=duration, **fields)
+    try:
+        plan = TaskPlan.model_validate(as_object(result.get("output")))
+        steps = check_plan(workflow, plan)
+    except (ValueError, ValidationError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        w.event("plan_rejected", agent=step.agent, detail=f"{reason}; running the declared steps")
+        _plan(w, workflow, workflow.steps, "declared")
+        return
+    _plan(
+        w,
+        workflow,
+        steps,
+        f"planned by {step.agent}" + (f" ({plan.rationale})" if plan.rationale else ""),
+    )
+
+
 def on_deadline(w: FlowWriter, workflow: Workflow) -> None:
     """The deadline passed: answer ``partial`` with the synthesis of what completed."""
     state = w.state
-    missing = [s.name for s in state.steps.values() if s.status != "completed"]
+    missing = [s.name for s in _tasks(state) if s.status != "completed"]
     w.event("deadline", detail=f"deadline passed with {', '.join(missing)} unfinished")
     _synthesize(w, workflow, partial=True)
 
@@ -74,18 +155,19 @@ def _advance(w: FlowWriter, workflow: Workflow) -> None:
     if state.status == "failing":
         _compensate_next(w, workflow)
         return
-    done = {s.name for s in state.steps.values() if s.status == "completed"}
-    for step in workflow.steps:
-        current = state.steps[step.name]
-        if current.status == "pending" and all(dep in done for dep in step.depends_on):
+    tasks = _tasks(state)
+    done = {s.name for s in tasks if s.status == "completed"}
+    for step in tasks:
+        if step.status == "pending" and all(dep in done for dep in step.depends_on):
+            instruction = step.input or ""  # a planned step's instruction, until dispatch
             w.dispatch(
                 step.name,
                 step.agent,
-                _step_input(w, step.instruction, step.depends_on),
+                _step_input(w, instruction, step.depends_on),
                 reason=f"workflow {workflow.name} step {step.name}"
                 + (f" (after {', '.join(step.depends_on)})" if step.depends_on else ""),
             )
-    if all(state.steps[s.name].status == "completed" for s in workflow.steps):
+    if tasks and all(s.status == "completed" for s in tasks):
         _synthesize(w, workflow, partial=False)
 
 
@@ -106,17 +188,17 @@ def _compensate_next(w: FlowWriter, workflow: Workflow) -> None:
     for done in reversed(state.completed()):
         if done.name.startswith(_COMPENSATE) or done.status != "completed":
             continue
-        if _COMPENSATE + done.name in state.steps:
+        if done.name == _PLAN or _COMPENSATE + done.name in state.steps:
             continue  # its compensation ran already (and failed): never twice
-        spec = next((s for s in workflow.steps if s.name == done.name), None)
-        if spec is None or spec.compensation is None:
+        undo = workflow_compensation(workflow, done)
+        if undo is None:
             continue
         text = json.dumps(
             {"undo": done.name, "output": as_object(done.output), "request": state.input}
         )
         w.dispatch(
             _COMPENSATE + done.name,
-            spec.compensation,
+            undo,
             text,
             reason=f"saga: undo {done.name} (completed #{done.finished_order}) after a failure",
         )
@@ -163,7 +245,8 @@ def merge(workflow: Workflow, steps: list[StepState]) -> tuple[dict[str, Any], l
 
 
 def _synthesize(w: FlowWriter, workflow: Workflow, *, partial: bool) -> None:
-    done = [s for s in w.state.completed() if not s.name.startswith(_COMPENSATE)]
+    done = [s for s in _tasks(w.state) if s.status == "completed"]
+    done.sort(key=lambda s: s.finished_order)
     merged, notes = merge(workflow, done)
     output = json.dumps(merged, default=str)
     how = "; ".join(notes) if notes else "no conflicts"
@@ -178,7 +261,7 @@ def _synthesize(w: FlowWriter, workflow: Workflow, *, partial: bool) -> None:
             "partial",
             output=output,
             disclaimer=f"answered at the deadline with {len(done)} of "
-            f"{len(workflow.steps)} steps complete",
+            f"{len(_tasks(w.state))} steps complete",
             detail="deadline",
         )
     else:

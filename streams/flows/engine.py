@@ -103,7 +103,7 @@ class Orchestrator:
         self._keep(state)
         w = self._writer(state, decision, cause=str(request["event_id"]))
         if isinstance(flow, Workflow):
-            dag.start(w, flow)
+            dag.start(w, flow, self._system)
         elif isinstance(flow, Pipeline):
             others = [f for f in self._open_of(flow.name) if f is not state]
             pipeline.start(w, flow, others, self._writer_for(decision, str(request["event_id"])))

@@ -134,6 +134,8 @@ def fold(state: FlowState | None, event: dict[str, Any]) -> FlowState | None:
         )
     if step is not None:
         _fold_step(state, step, kind, event)
+    if kind == "plan_rejected" and state.status == "failing":
+        state.status = "running"  # a planner that failed is replaced by the declared steps
     if kind == "failed" and state.status == "running":
         state.status = "failing"
     elif kind == "finished":
@@ -143,7 +145,9 @@ def fold(state: FlowState | None, event: dict[str, Any]) -> FlowState | None:
 
 
 def _fold_step(state: FlowState, step: StepState, kind: str, event: dict[str, Any]) -> None:
-    if kind == "queued":
+    if kind == "planned":
+        step.input = event.get("input")  # the step's instruction, until it is dispatched
+    elif kind == "queued":
         step.status = "queued"
         step.input = event.get("input")
         step.queued_ms = millis(event["occurred_at"])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from agents.flows import Mesh, MeshMember, Pipeline, Stage, Step, Workflow
+from agents.flows import Mesh, MeshMember, Pipeline, Stage, Step, TaskPlan, Workflow
 from agents.spec import AgentSpec
 from agents.system import AgentSystem
 from streams.flows import Decision, Orchestrator
@@ -42,7 +42,10 @@ DIAMOND = Workflow(
 
 def _system(**flows: Any) -> AgentSystem:
     names = ["fetch", "categorise", "anomalies", "summary", "undo", "a", "b", "c", "general"]
-    agents = [_agent(n) for n in names] + [_agent("typed", input_model=Ledger)]
+    agents = [_agent(n) for n in names] + [
+        _agent("typed", input_model=Ledger),
+        _agent("planner", output_model=TaskPlan),
+    ]
     return AgentSystem(name="t", agents=tuple(agents), default_agent="general", **flows)
 
 
@@ -268,3 +271,51 @@ def test_a_mesh_consults_a_capability_once_per_request_and_answers_partial_at_it
     assert result["status"] == "partial"
     assert [a["agent"] for a in json.loads(result["output"])["answers"]] == ["a", "b", "c"]
     assert engine.on_reply(_reply(hop_w, "late")).results == []  # finished: ignored
+
+
+PLANNED = DIAMOND.model_copy(update={"planner": "planner"})
+
+
+def test_a_planner_s_dag_runs_when_it_passes_the_checks() -> None:
+    engine = Orchestrator(_system(workflows=(PLANNED,)))
+    (plan_task,) = engine.start(_request("report")).tasks
+    assert plan_task["agent"] == "planner" and "- anomalies:" in plan_task["input"]
+    plan = {
+        "tasks": [
+            {"name": "fetch", "agent": "fetch"},
+            {
+                "name": "quick",
+                "agent": "summary",
+                "depends_on": ["fetch"],
+                "instruction": "Be brief.",
+            },
+        ],
+        "rationale": "a small account",
+    }
+    planned = engine.on_reply(_reply(plan_task, plan))
+    assert [e["step"] for e in planned.events if e["kind"] == "planned"] == ["fetch", "quick"]
+    assert "planned by planner (a small account)" in planned.events[1]["detail"]
+    (fetch,) = planned.tasks
+    (quick,) = engine.on_reply(_reply(fetch, {"rows": 3})).tasks
+    assert quick["input"].startswith("Be brief.")
+    (result,) = engine.on_reply(_reply(quick, "done")).results
+    assert result["status"] == "ok" and result["attempts"] == 3
+
+
+@pytest.mark.parametrize(
+    ("plan", "reason"),
+    [
+        ({"tasks": []}, "the plan has no tasks"),
+        ({"tasks": [{"name": "x", "agent": "general"}]}, "uses agent 'general'"),
+        ({"tasks": [{"name": "x", "agent": "fetch", "depends_on": ["x"]}]}, "cycle"),
+    ],
+)
+def test_a_plan_that_fails_the_checks_is_recorded_and_the_declared_steps_run(
+    plan: dict[str, Any], reason: str
+) -> None:
+    engine = Orchestrator(_system(workflows=(PLANNED,)))
+    (plan_task,) = engine.start(_request("report")).tasks
+    decided = engine.on_reply(_reply(plan_task, plan))
+    (rejected,) = [e for e in decided.events if e["kind"] == "plan_rejected"]
+    assert reason in rejected["detail"] and "running the declared steps" in rejected["detail"]
+    assert [t["agent"] for t in decided.tasks] == ["fetch"]
