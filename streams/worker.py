@@ -18,8 +18,6 @@ from streams.roles.runtime import RoleStats, Runtime
 from streams.shared.state import SharedState
 from streams.stack import StackError, broker_answers
 from streams.warehouse import Warehouse, open_warehouse
-from streams.warehouse.gateway import GatewayOptions
-from streams.warehouse.gateway import configure as configure_gateway
 
 __all__ = ["run_roles"]
 
@@ -70,7 +68,6 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
         )
     warehouse: Warehouse | None = None
     if "sink" in roles:
-        configure_gateway(GatewayOptions.from_settings(settings))
         warehouse = open_warehouse(settings.clickhouse_dsn)
         warehouse.apply_schema()
     agents = [role.split(":", 1)[1] for role in roles if role.startswith("specialist:")]

@@ -30,7 +30,7 @@ from streams.roles.runtime import (
     read_event,
 )
 from streams.warehouse import Warehouse, WarehouseError
-from streams.warehouse.gateway import GatewayServer
+from streams.warehouse.gateway import GatewayOptions, GatewayServer
 from streams.warehouse.writer import EventWriter, record_columns
 
 __all__ = ["Sink", "register_sink"]
@@ -141,7 +141,9 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             halt_process(RoleHalted(ROLE, "its event loop", exc))
 
     if warehouse.embedded:
-        gateway = GatewayServer(warehouse, settings.data_dir)
+        gateway = GatewayServer(
+            warehouse, settings.data_dir, options=GatewayOptions.from_settings(settings)
+        )
 
         @app.service
         class QueryGateway(Service):

@@ -38,7 +38,6 @@ __all__ = [
     "GatewayOptions",
     "GatewayServer",
     "HttpEndpoint",
-    "configure",
     "find_gateway",
     "gateway_file",
     "result_columns",
@@ -73,16 +72,6 @@ class GatewayOptions:
             password=password.get_secret_value() if password else None,
             allow_writes=settings.gateway_allow_writes,
         )
-
-
-_configured = GatewayOptions()
-
-
-def configure(options: GatewayOptions) -> None:
-    """Set the options of gateways built without explicit ones (the sink builds its
-    gateway itself); called once at the edge, by the worker, from its settings."""
-    global _configured  # noqa: PLW0603  # one explicit configure() at the edge, structlog-style
-    _configured = options
 
 
 @dataclass(frozen=True)
@@ -128,7 +117,7 @@ class GatewayServer:
         *,
         options: GatewayOptions | None = None,
     ) -> None:
-        self._options = options or _configured
+        self._options = options or GatewayOptions()
         self._warehouse = warehouse
         self._file = gateway_file(data_dir)
         self._host = host or self._options.host
