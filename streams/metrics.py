@@ -69,6 +69,11 @@ class WorkerCollector(Collector):
             "Dead letters a role produced, by reason (error_type).",
             labels=["role", "reason"],
         )
+        in_flight = GaugeMetricFamily(
+            "agentbus_in_flight",
+            "Events a role is handling now (for a specialist: model calls in flight).",
+            labels=["role"],
+        )
         lag = GaugeMetricFamily(
             "agentbus_consumer_lag",
             "Events on a partition not yet committed by the role's consumer group.",
@@ -77,11 +82,12 @@ class WorkerCollector(Collector):
         for entry in self._roles:
             consumed.add_metric([entry.role], entry.stats.consumed)
             produced.add_metric([entry.role], entry.stats.produced)
+            in_flight.add_metric([entry.role], entry.stats.in_flight)
             for reason, count in sorted(entry.stats.by_reason.items()):
                 dead.add_metric([entry.role, reason], count)
             for (topic, partition), behind in _lag(entry.app):
                 lag.add_metric([entry.role, topic, str(partition)], behind)
-        yield from (consumed, produced, dead, lag)
+        yield from (consumed, produced, dead, in_flight, lag)
         if self._breakers is not None:
             state = GaugeMetricFamily(
                 "agentbus_breaker_state",

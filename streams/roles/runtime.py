@@ -60,6 +60,13 @@ class RoleStats:
     produced: int = 0
     dead_letters: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    windows: list[InFlightWindow] = field(default_factory=list)
+    """The role's in-flight windows (one per event loop), for :attr:`in_flight`."""
+
+    @property
+    def in_flight(self) -> int:
+        """Events being handled right now (model calls, for a specialist)."""
+        return sum(window.in_flight for window in self.windows)
 
 
 @dataclass(frozen=True)
@@ -265,6 +272,7 @@ async def consume_in_order(
         window = InFlightWindow(
             limit, ack=manual.ack, send=sender.send, recover=dead.recover, halt=halt_process
         )
+    stats.windows.append(window)
     try:
         async for event in manual.events():
             stats.consumed += 1

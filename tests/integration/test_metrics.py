@@ -70,3 +70,8 @@ def test_worker_metrics_endpoint_counts_what_it_consumes_produces_and_dead_lette
     stack.wait_until(moved, 60, "the counters to move")
     lag = [v for (name, _), v in _samples(url).items() if name == "agentbus_consumer_lag"]
     assert lag, "no consumer lag series"
+    # Nothing is being handled once the counters settled; the gauge exists per role.
+    in_flight = {
+        labels: v for (name, labels), v in _samples(url).items() if name == "agentbus_in_flight"
+    }
+    assert len(in_flight) == 2 and all(v >= 0 for v in in_flight.values())
