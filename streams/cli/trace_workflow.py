@@ -41,9 +41,10 @@ _RANK = {
     for i, kind in enumerate(
         (
             "started",
-            "planned",
             "completed",
             "failed",
+            "plan_rejected",
+            "planned",
             "compensated",
             "deadline",
             "rejected",
@@ -146,6 +147,8 @@ def add_workflow(root: Tree, events: list[dict[str, Any]], details: TaskDetails)
             )
             for event in planned:
                 plan.add(f"{event['step']}: {escape(str(event['detail']))}")
+        for event in (e for e in events if e["kind"] == "plan_rejected"):
+            node.add(f"[red]plan rejected[/]: {escape(str(event['detail']))}")
         plain = [s for s in steps.values() if not _is_compensation(s)]
         _add_waves(node, plain, render, parallel=topology == "hierarchical")
         for step in steps.values():

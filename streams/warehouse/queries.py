@@ -12,7 +12,13 @@ from typing import Any
 from streams.records import CHAIN
 from streams.warehouse.access import Reader
 
-__all__ = ["RequestTrace", "agent_summary", "load_trace"]
+__all__ = [
+    "RequestTrace",
+    "TopologySummary",
+    "agent_summary",
+    "load_trace",
+    "topology_summary",
+]
 
 
 @dataclass
@@ -135,3 +141,108 @@ def agent_summary(reader: Reader, since: str | None = None) -> tuple[list[str], 
         AGENT_SUMMARY_SQL.format(where=where), {"since": since} if since else None
     )
     return result.columns, result.rows
+
+
+@dataclass
+class TopologySummary:
+    """What each topology did, read back from ClickHouse (``agentbus demo``'s summary).
+
+    Tables as (columns, rows): ``edges`` (producer → consumer, tasks handed on),
+    ``stages`` (pipeline, stage, items, p50 and p95 ms, drops), ``flows`` (flow,
+    topology, runs, outcome counts, mean and max ms) and ``figures``: one row per
+    topology with its headline numbers (``parallelism``: the most DAG steps one
+    completion released at once; ``hops``: mesh hops dispatched; ``max_hop``; cycles,
+    hop caps, duplicates, compensations, drops).
+    """
+
+    edges: tuple[list[str], list[list[Any]]]
+    stages: tuple[list[str], list[list[Any]]]
+    flows: tuple[list[str], list[list[Any]]]
+    figures: dict[str, int]
+
+
+# Tasks an edge handed on carry the agents before them in their chain metadata.
+EDGES_FIRED_SQL = f"""
+SELECT arrayElement(splitByChar(',', metadata['{CHAIN}']), -1) AS producer, agent AS consumer,
+       count() AS handed_on
+FROM agentbus.tasks FINAL
+WHERE metadata['{CHAIN}'] != '' {{and_ids}}
+GROUP BY producer, consumer
+ORDER BY handed_on DESC
+"""
+
+STAGES_SQL = """
+SELECT workflow, step,
+       countIf(kind = 'completed') AS items,
+       toUInt32(quantileIf(0.5)(duration_ms, kind = 'completed')) AS p50_ms,
+       toUInt32(quantileIf(0.95)(duration_ms, kind = 'completed')) AS p95_ms,
+       countIf(kind = 'queued') AS queued,
+       countIf(kind = 'dropped') AS dropped,
+       countIf(kind = 'rejected') AS rejected
+FROM agentbus.workflow_events FINAL
+WHERE topology = 'pipeline' AND step IS NOT NULL {and_ids}
+GROUP BY workflow, step
+ORDER BY workflow, minIf(occurred_at, kind != 'planned')
+"""
+
+FLOWS_SQL = """
+SELECT workflow, topology, count() AS runs,
+       countIf(status = 'ok') AS ok,
+       countIf(status = 'partial') AS partial,
+       countIf(status = 'dropped') AS dropped,
+       countIf(status NOT IN ('ok', 'partial', 'dropped')) AS failed,
+       toUInt32(avg(duration_ms)) AS mean_ms,
+       toUInt32(max(duration_ms)) AS max_ms
+FROM agentbus.workflow_events FINAL
+WHERE kind = 'finished' {and_ids}
+GROUP BY workflow, topology
+ORDER BY topology, workflow
+"""
+
+FIGURES_SQL = """
+SELECT
+    countIf(kind = 'dispatched' AND topology = 'mesh') AS hops,
+    maxIf(hop, topology = 'mesh') AS max_hop,
+    countIf(kind = 'cycle') AS cycles,
+    countIf(kind = 'hop_cap') AS hop_caps,
+    countIf(kind = 'duplicate') AS duplicates,
+    countIf(kind = 'unanswered') AS unanswered,
+    countIf(kind = 'compensated') AS compensations,
+    countIf(kind = 'dropped') AS drops,
+    countIf(kind = 'synthesized') AS syntheses,
+    countIf(kind = 'synthesized' AND position(detail, ': no conflicts') = 0) AS conflicts_settled
+FROM agentbus.workflow_events FINAL
+WHERE 1 {and_ids}
+"""
+
+# A DAG step is dispatched when its last dependency completes: the steps one event
+# dispatched share its timestamp, so the widest such group is the parallelism reached.
+PARALLELISM_SQL = """
+SELECT max(together) FROM (
+    SELECT request_id, occurred_at, count() AS together
+    FROM agentbus.workflow_events FINAL
+    WHERE topology = 'hierarchical' AND kind = 'dispatched'
+      AND NOT startsWith(ifNull(step, ''), 'compensate:') {and_ids}
+    GROUP BY request_id, occurred_at
+)
+"""
+
+
+def topology_summary(reader: Reader, ids: list[str] | None = None) -> TopologySummary:
+    """Each topology's figures, over the requests ``ids`` (every request when None)."""
+    params = {"ids": ids} if ids is not None else None
+    and_ids = "AND has({ids:Array(String)}, request_id)" if ids is not None else ""
+
+    def table(sql: str) -> tuple[list[str], list[list[Any]]]:
+        result = reader.query(sql.format(and_ids=and_ids), params)
+        return result.columns, [list(row) for row in result.rows]
+
+    columns, [row] = table(FIGURES_SQL)
+    _, [[parallel]] = table(PARALLELISM_SQL)
+    figures = {name: int(value or 0) for name, value in zip(columns, row, strict=True)}
+    return TopologySummary(
+        edges=table(EDGES_FIRED_SQL),
+        stages=table(STAGES_SQL),
+        flows=table(FLOWS_SQL),
+        figures={**figures, "parallelism": int(parallel or 0)},
+    )
