@@ -22,15 +22,34 @@ from streams.settings import Settings
 from streams.supervise import WorkerProcess, spawn_worker
 from streams.warehouse.gateway import find_gateway
 
-__all__ = ["DEFAULT_LAYOUT", "Exit", "Fleet", "Slot"]
+__all__ = ["DEFAULT_LAYOUT", "Exit", "Fleet", "Slot", "layout_for"]
 
 # One sink (it owns the store), one router, two processes of two specialists each.
+# `layout_for` places the roles a system adds beyond these (the orchestrator, the
+# specialists only its flows use).
 DEFAULT_LAYOUT: dict[str, list[str]] = {
     "sink": ["sink"],
     "router": ["router"],
     "specialists-a": ["specialist:support", "specialist:transactions"],
     "specialists-b": ["specialist:reports", "specialist:general"],
 }
+
+
+def layout_for(runtime: Runtime) -> dict[str, list[str]]:
+    """``DEFAULT_LAYOUT`` with every other role of the system placed: the orchestrator
+    beside the router (which hands it the flow requests), other specialists spread over
+    the specialist processes in turn. Roles the system lacks are left out."""
+    roles = all_roles(runtime)
+    layout = {slot: [r for r in placed if r in roles] for slot, placed in DEFAULT_LAYOUT.items()}
+    placed = {role for slot in layout.values() for role in slot}
+    spread = ["specialists-a", "specialists-b"]
+    for role in (r for r in roles if r not in placed):
+        if role.startswith("specialist:"):
+            slot = min(spread, key=lambda name: len(layout[name]))
+        else:
+            slot = "router"
+        layout[slot].append(role)
+    return {slot: placed for slot, placed in layout.items() if placed}
 
 
 @dataclass(frozen=True)
@@ -83,7 +102,7 @@ class Fleet:
     ) -> None:
         self.settings = settings
         self.runtime = runtime
-        self.layout = layout or DEFAULT_LAYOUT
+        self.layout = layout or layout_for(runtime)
         self.slots: dict[str, Slot] = {}
         self.exits: list[Exit] = []
         self._lock = asyncio.Lock()
