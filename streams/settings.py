@@ -84,6 +84,20 @@ class Settings(BaseSettings):
         description="clickhouse-connect DSN: chdb:///path (embedded) or "
         "http(s)://user:pass@host:8123. Default chdb:///<data dir>/clickhouse.",
     )
+    clickhouse_ttl_days: int = Field(
+        default=0,
+        ge=0,
+        description="Retention of the event tables in ClickHouse: rows older than this "
+        "many days (by occurred_at) are dropped in merges; 0 keeps them forever (the Kafka "
+        "log stays the source of truth either way). Applied when the sink or `up` applies "
+        "the schema.",
+    )
+    clickhouse_cluster: str | None = Field(
+        default=None,
+        description="Lay the schema out ON CLUSTER this ClickHouse cluster: replicated "
+        "<table>_local tables and Distributed tables under the usual names. Unset: one "
+        "server or the embedded store.",
+    )
     topic_prefix: str = Field(default="agentbus.", description="Prefix of every topic name.")
     partitions: int = Field(
         default=6, ge=1, description="Partitions of each event topic created by `up`."

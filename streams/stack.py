@@ -14,6 +14,7 @@ from streams.kafka_options import client_options
 from streams.roles.runtime import Runtime
 from streams.settings import Settings
 from streams.warehouse import WarehouseLocked, open_warehouse
+from streams.warehouse.client import SchemaOptions
 from streams.warehouse.gateway import find_gateway
 
 __all__ = ["StackError", "UpReport", "bring_up", "broker_answers", "broker_for", "is_loopback"]
@@ -99,7 +100,7 @@ def _apply_schema(settings: Settings) -> str:
     except WarehouseLocked as exc:
         raise StackError(str(exc)) from exc
     try:
-        warehouse.apply_schema()
+        warehouse.apply_schema(SchemaOptions.of(settings))
     finally:
         warehouse.close()
     return dsn

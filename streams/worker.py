@@ -18,6 +18,7 @@ from streams.roles.runtime import RoleStats, Runtime
 from streams.shared.state import SharedState
 from streams.stack import StackError, broker_answers
 from streams.warehouse import Warehouse, open_warehouse
+from streams.warehouse.client import SchemaOptions
 
 __all__ = ["run_roles"]
 
@@ -69,7 +70,7 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
     warehouse: Warehouse | None = None
     if "sink" in roles:
         warehouse = open_warehouse(settings.clickhouse_dsn)
-        warehouse.apply_schema()
+        warehouse.apply_schema(SchemaOptions.of(settings))
     agents = [role.split(":", 1)[1] for role in roles if role.startswith("specialist:")]
     providers = ProviderSet(runtime.system, settings, agents)
     shared = SharedState(

@@ -22,7 +22,7 @@ out = Console()
 def _reader(state: CliContext) -> Reader:
     settings = state.settings()
     try:
-        return open_reader(settings.clickhouse_dsn, settings.data_dir)
+        return open_reader(settings.clickhouse_dsn, settings.data_dir, settings.clickhouse_cluster)
     except WarehouseError as exc:
         fail(str(exc))
 
@@ -30,7 +30,9 @@ def _reader(state: CliContext) -> Reader:
 def _sql_reader(state: CliContext) -> Reader:
     settings = state.settings()
     try:
-        return open_sql_reader(settings.clickhouse_dsn, settings.data_dir)
+        return open_sql_reader(
+            settings.clickhouse_dsn, settings.data_dir, settings.clickhouse_cluster
+        )
     except WarehouseError as exc:
         fail(str(exc))
 

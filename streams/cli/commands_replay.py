@@ -14,6 +14,7 @@ from streams.replay import ReplayError, ReplayReport, parse_since, replay
 from streams.roles.runtime import build_runtime
 from streams.settings import env_var
 from streams.warehouse import WarehouseError, WarehouseLocked, open_warehouse
+from streams.warehouse.client import SchemaOptions
 
 out = Console()
 
@@ -54,7 +55,7 @@ def replay_command(state: CliContext, into: str | None, since: str | None) -> No
     except (WarehouseError, ReplayError) as exc:
         fail(str(exc))
     try:
-        warehouse.apply_schema()
+        warehouse.apply_schema(SchemaOptions.of(settings))
         report = asyncio.run(replay(runtime, warehouse, since=start))
     except KafkaError as exc:
         fail(kafka_failure(settings, "replay could not read the log", exc))

@@ -106,7 +106,9 @@ def _history(
 ) -> list[LabelledText]:
     hint = "use --no-history to train on the declared examples only"
     try:
-        reader = open_reader(settings.clickhouse_dsn, settings.data_dir)
+        reader = open_reader(
+            settings.clickhouse_dsn, settings.data_dir, settings.clickhouse_cluster
+        )
     except WarehouseError as exc:
         fail(f"routed history: {exc} ({hint})")
     try:

@@ -149,7 +149,9 @@ def results_per_s(settings: Settings) -> dict[str, float] | None:
     """Results per second per agent over the last minute, from ClickHouse (through the
     running sink's gateway when it owns the embedded store); None when unreadable."""
     try:
-        reader = open_reader(settings.clickhouse_dsn, settings.data_dir)
+        reader = open_reader(
+            settings.clickhouse_dsn, settings.data_dir, settings.clickhouse_cluster
+        )
     except WarehouseError:
         return None
     try:

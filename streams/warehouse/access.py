@@ -10,6 +10,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.warehouse.client import (
     QueryResult,
+    SchemaOptions,
     Warehouse,
     WarehouseError,
     WarehouseLocked,
@@ -30,9 +31,10 @@ class Reader(Protocol):
     def close(self) -> None: ...
 
 
-def open_reader(dsn: str, data_dir: Path) -> Reader:
+def open_reader(dsn: str, data_dir: Path, cluster: str | None = None) -> Reader:
     """A server DSN is opened directly; an embedded store through its owner's gateway
-    when a live process owns it, else opened here (schema applied)."""
+    when a live process owns it, else opened here (schema applied, in its ``cluster``
+    form when one is named; retention is left to the writers)."""
     if dsn.startswith("chdb:"):
         gateway = find_gateway(data_dir)
         if gateway is not None:
@@ -44,7 +46,7 @@ def open_reader(dsn: str, data_dir: Path) -> Reader:
             f"{exc}. No gateway is registered in {data_dir}: run this command with the same "
             "AGENTBUS_DATA_DIR as the worker that owns the store, or stop that worker first."
         ) from exc
-    warehouse.apply_schema()
+    warehouse.apply_schema(SchemaOptions(cluster=cluster))
     return warehouse
 
 
@@ -64,7 +66,7 @@ def open_http_reader(endpoint: HttpEndpoint, dsn: str) -> Warehouse:
     return Warehouse(client, dsn)
 
 
-def open_sql_reader(dsn: str, data_dir: Path) -> Reader:
+def open_sql_reader(dsn: str, data_dir: Path, cluster: str | None = None) -> Reader:
     """What ``agentbus sql`` queries: a live owner's ClickHouse HTTP interface for an
     embedded store (read-only unless its operator allowed writes), else as
     :func:`open_reader`."""
@@ -72,7 +74,7 @@ def open_sql_reader(dsn: str, data_dir: Path) -> Reader:
         gateway = find_gateway(data_dir)
         if gateway is not None and gateway.http is not None:
             return open_http_reader(gateway.http, gateway.dsn)
-    return open_reader(dsn, data_dir)
+    return open_reader(dsn, data_dir, cluster)
 
 
 def query_with_columns(

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import clickhouse_connect
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from streams.errors import StreamsError
 from streams.resources import ResourceError, data_dir
+from streams.warehouse.cluster import ClusterLayout, local_table
 
-__all__ = ["QueryResult", "Warehouse", "WarehouseError", "WarehouseLocked", "open_warehouse"]
+if TYPE_CHECKING:
+    from streams.settings import Settings
+
+__all__ = [
+    "RETAINED_TABLES",
+    "QueryResult",
+    "SchemaOptions",
+    "Warehouse",
+    "WarehouseError",
+    "WarehouseLocked",
+    "open_warehouse",
+]
 
 
 class WarehouseError(StreamsError):
@@ -38,6 +51,72 @@ class QueryResult:
 
     columns: list[str]
     rows: list[list[Any]]
+
+
+RETAINED_TABLES: tuple[str, ...] = (
+    "requests",
+    "tasks",
+    "results",
+    "step_results",
+    "invocations",
+    "workflow_events",
+    "dead_letters",
+    "breaker_events",
+)
+"""Tables of events that happened, which retention (``AGENTBUS_CLICKHOUSE_TTL_DAYS``)
+trims. ``policies`` and ``capabilities`` hold current state (the projection of compacted
+topics) and are kept whatever their age."""
+
+_TTL_CLAUSE = re.compile(r"\bTTL\s+(.*?)(?:\s+SETTINGS\b|$)")
+
+
+@dataclass(frozen=True)
+class SchemaOptions:
+    """How :meth:`Warehouse.apply_schema` lays the schema out."""
+
+    ttl_days: int | None = None
+    """Rows of :data:`RETAINED_TABLES` are dropped this many days after ``occurred_at``;
+    0 keeps them forever (a TTL set before is removed); None leaves retention as it is
+    (readers such as ``agentbus trace`` do not change it)."""
+    cluster: str | None = None
+    """Name of the ClickHouse cluster (``remote_servers``) to lay replicated and
+    distributed tables out on, ``ON CLUSTER``; None: a single server or chdb."""
+
+    @classmethod
+    def of(cls, settings: Settings, *, retention: bool = True) -> SchemaOptions:
+        """The options ``settings`` ask for; ``retention=False`` for a reader."""
+        return cls(
+            ttl_days=settings.clickhouse_ttl_days if retention else None,
+            cluster=settings.clickhouse_cluster,
+        )
+
+    @property
+    def layout(self) -> ClusterLayout | None:
+        return ClusterLayout(self.cluster) if self.cluster else None
+
+    def statements(self, sql: str) -> list[str]:
+        """The statements to run for one migration file's text."""
+        statements = split_statements(sql)
+        layout = self.layout
+        return layout.transform_all(statements) if layout else statements
+
+
+def retention_statements(ttl_days: int, current: dict[str, str | None]) -> list[str]:
+    """ALTERs that bring each table's TTL to ``ttl_days`` (0: none), given its
+    ``current`` TTL expression; empty when nothing changes, so a restart with the same
+    setting starts no mutation."""
+    wanted = f"toIntervalDay({ttl_days})"
+    statements = []
+    for table in RETAINED_TABLES:
+        ttl = current.get(table)
+        if ttl_days > 0 and (ttl is None or wanted not in ttl.replace(" ", "")):
+            statements.append(
+                f"ALTER TABLE agentbus.{table} "
+                f"MODIFY TTL toDateTime(occurred_at) + INTERVAL {ttl_days} DAY"
+            )
+        elif ttl_days == 0 and ttl is not None:
+            statements.append(f"ALTER TABLE agentbus.{table} REMOVE TTL")
+    return statements
 
 
 def schema_dir() -> Path:
@@ -71,14 +150,40 @@ class Warehouse:
     def embedded(self) -> bool:
         return self.dsn.startswith("chdb:")
 
-    def apply_schema(self) -> list[str]:
-        """Run every migration in order; idempotent (``IF NOT EXISTS``). Returns file names."""
+    def apply_schema(self, options: SchemaOptions | None = None) -> list[str]:
+        """Run every migration in order, then set retention; idempotent (``IF NOT
+        EXISTS``). Returns the migration file names.
+
+        ``options.cluster`` runs the cluster form of each statement
+        (:class:`~streams.warehouse.cluster.ClusterLayout`); ``options.ttl_days`` sets
+        the retention of :data:`RETAINED_TABLES`.
+        """
+        options = options or SchemaOptions()
         applied = []
         for path in sorted(schema_dir().glob("*.sql")):
-            for statement in split_statements(path.read_text()):
+            for statement in options.statements(path.read_text()):
                 self.command(statement)
             applied.append(path.name)
+        if options.ttl_days is not None:
+            wanted = retention_statements(options.ttl_days, self._current_ttls(options))
+            for statement in wanted:
+                for out in options.layout.transform(statement) if options.layout else [statement]:
+                    self.command(out)
         return applied
+
+    def _current_ttls(self, options: SchemaOptions) -> dict[str, str | None]:
+        """Each retained table's TTL expression as the server reports it (None: none)."""
+        names = {(local_table(t) if options.cluster else t): t for t in RETAINED_TABLES}
+        rows = self.query(
+            "SELECT name, engine_full FROM system.tables "
+            "WHERE database = 'agentbus' AND name IN {names:Array(String)}",
+            {"names": list(names)},
+        ).rows
+        current: dict[str, str | None] = {}
+        for name, engine_full in rows:
+            match = _TTL_CLAUSE.search(str(engine_full))
+            current[names[str(name)]] = match.group(1) if match else None
+        return current
 
     def command(self, sql: str) -> Any:
         with self._lock:

@@ -12,7 +12,7 @@ import pytest
 from streams.codec import default_avro_dir
 from streams.events import envelope, new_id, new_trace_id
 from streams.warehouse import Warehouse, open_warehouse
-from streams.warehouse.client import split_statements
+from streams.warehouse.client import RETAINED_TABLES, SchemaOptions, split_statements
 from streams.warehouse.tables import TABLE_FOR_RECORD
 from streams.warehouse.writer import EventWriter, record_columns
 
@@ -117,3 +117,52 @@ def test_migration_files_split_into_statements() -> None:
 
 def test_schema_folder_exists() -> None:
     assert any(Path(__file__).resolve().parents[2].joinpath("infra", "clickhouse").glob("*.sql"))
+
+
+def _ttls(warehouse: Warehouse) -> dict[str, bool]:
+    rows = warehouse.query(
+        "SELECT name, engine_full LIKE '% TTL %' FROM system.tables "
+        "WHERE database = 'agentbus' AND engine LIKE '%MergeTree'"
+    ).rows
+    return {str(name): bool(has) for name, has in rows}
+
+
+def test_retention_setting_is_applied_and_removed(warehouse: Warehouse) -> None:
+    try:
+        warehouse.apply_schema(SchemaOptions(ttl_days=30))
+        ttls = _ttls(warehouse)
+        assert all(ttls[t] for t in RETAINED_TABLES)
+        assert not ttls["policies"] and not ttls["capabilities"]  # current state is kept
+        warehouse.apply_schema(SchemaOptions(ttl_days=30))  # nothing to change, no error
+        warehouse.apply_schema()  # a reader leaves retention alone
+        assert all(_ttls(warehouse)[t] for t in RETAINED_TABLES)
+    finally:
+        warehouse.apply_schema(SchemaOptions(ttl_days=0))
+    assert not any(_ttls(warehouse).values())
+
+
+def test_no_event_column_is_left_with_the_default_codec(warehouse: Warehouse) -> None:
+    plain = warehouse.query(
+        "SELECT table, name FROM system.columns WHERE database = 'agentbus' "
+        "AND table IN {tables:Array(String)} AND compression_codec = '' "
+        "AND type NOT LIKE 'LowCardinality%' AND type NOT IN ('Bool', 'Int32')",
+        {"tables": list(RETAINED_TABLES)},
+    ).rows
+    assert plain == []
+
+
+def test_otel_traces_view_has_the_exporter_shape(warehouse: Warehouse) -> None:
+    columns = warehouse.query("DESCRIBE TABLE agentbus.otel_traces").rows
+    shape = {str(r[0]): str(r[1]) for r in columns}
+    assert shape["Timestamp"].startswith("DateTime64(9")
+    assert shape["Duration"] == "UInt64"
+    assert shape["SpanAttributes"] == "Map(LowCardinality(String), String)"
+    assert [c for c in shape if c.startswith(("Events.", "Links."))] == [
+        "Events.Timestamp",
+        "Events.Name",
+        "Events.Attributes",
+        "Links.TraceId",
+        "Links.SpanId",
+        "Links.TraceState",
+        "Links.Attributes",
+    ]
