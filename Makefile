@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.router_bench
 	$(BIN)/python -m bench.fuzz_bench --inputs 1000000
 	$(BIN)/python -m bench.pipeline_bench
+	$(BIN)/python -m bench.storage_bench
+	$(BIN)/python -m bench.trace_bench
 
 # The long chaos run (20 SIGKILLs, a broker restart, a 30 s store outage, odd intake
 # events, latency x10) and the 5-minute overload soak; each prints its report.
