@@ -10,6 +10,7 @@ reason; compensations sit under the step they undid.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from rich.markup import escape
 from rich.tree import Tree
 
-from streams.flows.state import millis
+from streams.flows.state import millis as _event_millis
 
 __all__ = ["TaskDetails", "add_workflow", "event_order"]
 
@@ -61,6 +62,16 @@ _RANK = {
     )
 }
 _REFUSED = ("hop_cap", "cycle", "duplicate", "unanswered")
+
+
+def millis(value: Any) -> int:
+    """A row's timestamp as epoch milliseconds: a datetime (the embedded store), an ISO
+    string (the gateway's JSON) or epoch milliseconds; naive times are UTC."""
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return _event_millis(value)
 
 
 def event_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
