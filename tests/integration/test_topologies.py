@@ -87,10 +87,10 @@ def test_every_topology_ends_each_request_with_one_result_and_records_its_steps(
         "every result in ClickHouse",
     )
     flows.wait_until(
-        lambda: count(
-            "SELECT count() FROM agentbus.workflow_events FINAL WHERE kind = 'finished'"
-        )
-        == len(targets),
+        lambda: (
+            count("SELECT count() FROM agentbus.workflow_events FINAL WHERE kind = 'finished'")
+            == len(targets)
+        ),
         60,
         "every workflow finished in ClickHouse",
     )
@@ -98,21 +98,24 @@ def test_every_topology_ends_each_request_with_one_result_and_records_its_steps(
         "SELECT count() FROM agentbus.workflow_events FINAL WHERE kind = 'dropped'"
     ) == len(dropped)
     assert count("SELECT count() FROM agentbus.workflow_events FINAL WHERE kind = 'cycle'") == 2
-    order = flows.gateway().query(
-        """
+    order = (
+        flows.gateway()
+        .query(
+            """
         SELECT groupArray(step) FROM (
             SELECT request_id, step FROM agentbus.workflow_events FINAL
             WHERE workflow = 'booking' AND kind = 'compensated'
             ORDER BY request_id, occurred_at, event_id)
         GROUP BY request_id
         """
-    ).rows
+        )
+        .rows
+    )
     assert [row[0] for row in order] == [["reserve", "book"]] * 2
     # Steps land in step_results, never in results: one final result per request.
     assert count("SELECT count() FROM agentbus.results FINAL WHERE agent = 'report'") == 4
     flows.wait_until(
-        lambda: count("SELECT count() FROM agentbus.step_results FINAL WHERE agent = 'fetch'")
-        == 4,
+        lambda: count("SELECT count() FROM agentbus.step_results FINAL WHERE agent = 'fetch'") == 4,
         60,
         "the fetch steps in step_results",
     )
