@@ -42,6 +42,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.router_bench
 	$(BIN)/python -m bench.fuzz_bench --inputs 1000000
 	$(BIN)/python -m bench.pipeline_bench
+	$(BIN)/python -m bench.dag_bench
+	$(BIN)/python -m bench.stage_bench
 	$(BIN)/python -m bench.storage_bench
 	$(BIN)/python -m bench.trace_bench
 
