@@ -49,6 +49,10 @@ ROLE = "orchestrator"
 # Decisions are CPU-light; blocked pipeline entries hold a slot while they wait.
 _IN_FLIGHT = 1000
 _TICK_S = 0.5
+# Step tasks become visible to the specialists (read_committed) when their transaction
+# commits: every step waits up to this long. 0.2 s (the exactly_once default) added
+# ~190 ms per pipeline stage in bench.stage_bench; a commit costs a few ms.
+_COMMIT_S = 0.03
 
 
 class OrchestratorRole:
@@ -276,6 +280,7 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
             limit=_IN_FLIGHT,
             transactional=True,
             name=f"{ROLE}-requests",
+            commit_interval_s=_COMMIT_S,
         )
 
     @app.agent(raw_topic(app, runtime.topics.replies), name=f"{ROLE}-replies")
@@ -290,6 +295,7 @@ def register_orchestrator(app: faust.App, runtime: Runtime) -> RoleStats:
             limit=_IN_FLIGHT,
             transactional=True,
             name=f"{ROLE}-replies",
+            commit_interval_s=_COMMIT_S,
         )
 
     sender = FaustSender(app, ROLE, stats)

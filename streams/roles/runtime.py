@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -245,18 +246,27 @@ async def consume_in_order(
     limit: int,
     transactional: bool | None = None,
     name: str | None = None,
+    commit_interval_s: float = 0.2,
 ) -> None:
     """The body of every event-at-a-time role: up to ``limit`` events in flight; each
     ends as its outputs or its dead letters, sent and acked in offset order; a role
     that cannot go on halts the process. Under ``exactly_once`` (or ``transactional``)
     the outputs and offsets commit together in Kafka transactions. ``name`` tells two
-    loops of one role apart (each has its own transactional producer)."""
+    loops of one role apart (each has its own transactional producer); a transaction
+    commits every ``commit_interval_s`` (what its outputs wait before downstream
+    ``read_committed`` consumers see them)."""
     manual = stream.noack()
     if transactional is None:
         transactional = runtime.settings.processing_guarantee == "exactly_once"
+    outputs: TransactionalOutputs | None = None
     if transactional:
         outputs = TransactionalOutputs(
-            runtime.settings, app.conf.id, name or dead.role, manual.ack, halt_process
+            runtime.settings,
+            app.conf.id,
+            name or dead.role,
+            manual.ack,
+            halt_process,
+            commit_interval_s=commit_interval_s,
         )
         await outputs.start()
         window = InFlightWindow(
@@ -278,6 +288,9 @@ async def consume_in_order(
             stats.consumed += 1
             await window.admit(event, handler)
     except asyncio.CancelledError:
+        if outputs is not None:  # shutdown: commit what is acked, close the producer
+            with contextlib.suppress(Exception):
+                await outputs.stop()
         raise
     except Exception as exc:  # noqa: BLE001  # never a crashed agent in a live process
         halt_process(RoleHalted(dead.role, "its event loop", exc))
