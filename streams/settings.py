@@ -180,6 +180,29 @@ class Settings(BaseSettings):
     metrics_host: str = Field(
         default="127.0.0.1", description="Address the Prometheus metrics endpoint listens on."
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="OTLP/HTTP traces URL (protobuf), e.g. http://localhost:4318/v1/traces "
+        "(Tempo, Jaeger, an OpenTelemetry Collector) or Langfuse's "
+        "https://cloud.langfuse.com/api/public/otel/v1/traces. When set, `agentbus run` "
+        "also runs the otlp role (one span per event); unset: no export.",
+    )
+    otlp_headers: SecretStr | None = Field(
+        default=None,
+        description="Headers of every OTLP request, key=value pairs separated by commas, "
+        "values percent-decoded as in OTEL_EXPORTER_OTLP_HEADERS (Langfuse: "
+        "Authorization=Basic%20<base64 of public:secret key>). A secret: never logged.",
+    )
+    otlp_batch_size: int = Field(
+        default=512, ge=1, le=10_000, description="Most spans per OTLP export request."
+    )
+    otlp_flush_seconds: float = Field(
+        default=1.0, gt=0, description="Longest wait before a partial batch of spans is sent."
+    )
+    otlp_timeout_s: float = Field(
+        default=10.0, gt=0, description="Timeout of one OTLP export request (then retried)."
+    )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of workers."
     )
@@ -241,6 +264,8 @@ class Settings(BaseSettings):
             shown["clickhouse_url"] = _redact_url(self.clickhouse_url)
         if self.schema_registry_url:
             shown["schema_registry_url"] = _redact_url(self.schema_registry_url)
+        if self.otlp_endpoint:
+            shown["otlp_endpoint"] = _redact_url(self.otlp_endpoint)
         return shown
 
 

@@ -24,18 +24,24 @@ from streams.warehouse import Warehouse
 
 __all__ = ["ROLE_HELP", "RoleError", "all_roles", "build_app"]
 
+ROLE_OTLP = "otlp"
+
 ROLE_HELP = {
     "router": "classifies intake requests and hands each to one specialist",
     "specialist:<agent>": "runs one agent on its task topic and emits invocations and results",
     "sink": "writes every event topic into ClickHouse and serves the query gateway",
     "orchestrator": "runs the system's pipelines, DAG workflows and meshes (only when it has any)",
+    "otlp": "exports every event as an OpenTelemetry span over OTLP/HTTP (only when "
+    "AGENTBUS_OTLP_ENDPOINT is set)",
 }
 
 
 def all_roles(runtime: Runtime) -> list[str]:
     """Every role of the system, in start order (sink first, so nothing waits on it)."""
     flows = [ROLE_ORCHESTRATOR] if runtime.system.flows else []
-    return ["sink", "router", *flows, *(f"specialist:{n}" for n in runtime.system.names)]
+    otlp = [ROLE_OTLP] if runtime.settings.otlp_endpoint else []
+    specialists = [f"specialist:{n}" for n in runtime.system.names]
+    return ["sink", "router", *flows, *specialists, *otlp]
 
 
 def group_id(runtime: Runtime, role: str) -> str:
@@ -100,6 +106,16 @@ def build_app(
         stats = register_sink(app, runtime, warehouse)
     elif role == ROLE_ORCHESTRATOR:
         stats = register_orchestrator(app, runtime)
+    elif role == ROLE_OTLP:
+        if not settings.otlp_endpoint:
+            raise RoleError("the otlp role needs AGENTBUS_OTLP_ENDPOINT")
+        try:  # the otlp extra is optional: import it only for this role
+            from streams.roles.otlp import register_otlp  # noqa: PLC0415
+        except ImportError as exc:
+            raise RoleError(
+                f"the otlp role needs the otlp extra (pip install 'agentbus[otlp]'): {exc}"
+            ) from exc
+        stats = register_otlp(app, runtime)
     elif role.startswith("specialist:"):
         agent = role.split(":", 1)[1]
         if agent not in runtime.system.names:
