@@ -8,12 +8,14 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from tests.harness import Stack
+from tests.harness import Stack, deploy
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -73,6 +75,16 @@ async def outage(stack: Stack) -> dict[str, list[dict[str, Any]]]:
                 break
             await asyncio.sleep(0.25)
     return phases
+
+
+@pytest.fixture
+def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+    """A deployment of the fintech system without edges: support's escalations would
+    hand requests to transactions, and this test is about support's own answers."""
+    deployed = deploy(kafka_bootstrap, tmp_path / "agentbus", system="tests.star_system:system")
+    yield deployed
+    for worker in deployed.workers:
+        worker.stop()
 
 
 def test_breaker_opens_everywhere_degrades_probes_once_and_closes(stack: Stack) -> None:

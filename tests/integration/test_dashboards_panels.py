@@ -43,15 +43,17 @@ TENANTS = ("acme", "globex", "initech")
 # --- the child process: populate a store and serve it ----------------------------------
 
 
-def _events(seed: int = 5, requests: int = 400) -> list[tuple[str, dict[str, Any]]]:
-    """A seeded hour of agentbus events, as (record name, Avro value) pairs."""
+def _events(
+    seed: int = 5, requests: int = 400, now: dt.datetime = NOW
+) -> list[tuple[str, dict[str, Any]]]:
+    """A seeded hour of agentbus events up to ``now``, as (record name, Avro value) pairs."""
     from streams.events import envelope, new_id, new_trace_id  # noqa: PLC0415
 
     rng = random.Random(seed)
     out: list[tuple[str, dict[str, Any]]] = []
 
     def at(minutes_ago: float) -> dt.datetime:
-        return NOW - dt.timedelta(minutes=minutes_ago)
+        return now - dt.timedelta(minutes=minutes_ago)
 
     def env(producer: str, when: dt.datetime, trace: str) -> dict[str, Any]:
         return {
@@ -291,8 +293,11 @@ def _workflows(rng: random.Random, env: Any, at: Any) -> list[tuple[str, dict[st
     return out
 
 
-def serve_store(data_dir: str) -> None:
-    """Child process: open the store, apply the schema, write the events, serve it."""
+def serve_store(data_dir: str, now: str) -> None:
+    """Child process: open the store, apply the schema, write the events, serve it.
+
+    ``now`` is the parent's NOW: the child imports this module later (pytest may start
+    this fixture many minutes after collection), and its own NOW would shift the hour."""
     from streams.codec import default_avro_dir  # noqa: PLC0415
     from streams.warehouse import open_warehouse  # noqa: PLC0415
     from streams.warehouse.gateway import GatewayServer  # noqa: PLC0415
@@ -302,7 +307,7 @@ def serve_store(data_dir: str) -> None:
     store = open_warehouse(f"chdb://{data_dir}/clickhouse")
     store.apply_schema()
     events = []
-    for record, value in _events():
+    for record, value in _events(now=dt.datetime.fromisoformat(now)):
         schema = json.loads(
             (avro / f"{'AgentResult' if record == 'StepResult' else record}.avsc").read_text()
         )
@@ -328,7 +333,8 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayClient]
         [
             sys.executable,
             "-c",
-            f"from {__name__} import serve_store; serve_store({str(data_dir)!r})",
+            f"from {__name__} import serve_store; "
+            f"serve_store({str(data_dir)!r}, {NOW.isoformat()!r})",
         ],
         cwd=Path(__file__).parents[2],
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from tests.harness import Stack
+from tests.harness import Stack, deploy
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +37,16 @@ async def ask_repeatedly(stack: Stack) -> list[dict[str, Any]]:
         await asyncio.sleep(TTL_S + 0.5)  # the entry's age is the point of this step
         answers.append(await ask("  how do I change the PIN of my CARD?  "))  # same, normalized
     return answers
+
+
+@pytest.fixture
+def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+    """A deployment of the fintech system without edges: support's escalations would
+    hand requests to transactions, and this test is about support's own answers."""
+    deployed = deploy(kafka_bootstrap, tmp_path / "agentbus", system="tests.star_system:system")
+    yield deployed
+    for worker in deployed.workers:
+        worker.stop()
 
 
 def test_repeated_requests_hit_the_cache_on_any_replica_until_the_ttl(stack: Stack) -> None:
