@@ -68,6 +68,11 @@ def system() -> AgentSystem:
         name="my-agents",
         agents=(helpdesk, general),
         default_agent="general",
+        # Beyond the star: pipelines=, workflows= and meshes= (from agents.flows); a
+        # request names one as its target agent (`submit --agent order_review`), e.g.
+        # workflows=(Workflow(name="order_review", steps=(
+        #     Step(name="lookup", agent="helpdesk"),
+        #     Step(name="reply", agent="general", depends_on=("lookup",)))),),
         endpoints=(
             SimEndpoint(latency_ms=100.0),
             # OpenAIEndpoint(  # import it from agents.endpoints
