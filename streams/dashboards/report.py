@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import vl_convert
-
 from streams.dashboards.catalog import all_dashboards
 from streams.dashboards.errors import DashboardError
 from streams.dashboards.macros import TimeRange, auto_interval, expand
@@ -163,6 +161,9 @@ def chart_png(data: PanelData, width: int = 560, height: int = 220) -> bytes | N
         },
     }
     try:
+        # Imported here: the renderer is a large native library only `report` needs.
+        import vl_convert  # noqa: PLC0415
+
         return bytes(vl_convert.vegalite_to_png(spec, scale=1.0))
     except ValueError as exc:
         raise DashboardError(f"chart of panel {data.panel.title!r} failed: {exc}") from exc

@@ -37,7 +37,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import chdb
 from aiohttp import web
 
 from streams.errors import StreamsError
@@ -198,6 +197,10 @@ def run_query(conn_str: str, query: HttpQuery) -> bytes:
 
     Raises :class:`QueryFailed` with ClickHouse's message when the engine refuses.
     """
+    # Imported here: only the process that owns the store (the sink) runs queries, and
+    # chdb maps ~500 MiB of library into any process that imports it.
+    import chdb  # noqa: PLC0415
+
     try:
         conn = chdb.connect(conn_str)  # type: ignore[no-untyped-call]  # chdb ships no annotations
     except RuntimeError as exc:
@@ -209,6 +212,8 @@ def run_query(conn_str: str, query: HttpQuery) -> bytes:
 
 
 def _run_on(conn: Any, query: HttpQuery) -> bytes:
+    import chdb  # noqa: PLC0415  # loaded by run_query already; see there
+
     fmt = query.output_format
     try:
         if query.database:
@@ -231,6 +236,8 @@ def _run_on(conn: Any, query: HttpQuery) -> bytes:
 
 
 def _empty_native_block(conn: Any, query: HttpQuery) -> bytes:
+    import chdb  # noqa: PLC0415  # loaded by run_query already; see there
+
     statement = _TRAILING_FORMAT.sub("", query.sql).strip().rstrip(";")
     try:
         described = conn.query(
