@@ -115,6 +115,9 @@ async def replay(
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",  # an aborted transaction's events never happened
+        # Group-less: without this a partition's position may be reset to its end
+        # (aiokafka's default "latest") before seek_to_beginning lands; then nothing is read.
+        auto_offset_reset="earliest",
         max_poll_records=batch_size,
     )
     await consumer.start()

@@ -144,6 +144,9 @@ async def restore_from_log(
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
+        # Group-less: without this a partition's position may be reset to its end
+        # (aiokafka's default "latest") before seek_to_beginning lands; then nothing is read.
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     count = 0
