@@ -89,18 +89,8 @@ def on_reply(w: FlowWriter, workflow: Workflow, step: StepState, result: dict[st
             status=result["status"],
             detail=f"{step.agent} undid {original} ({result['status']})",
         )
-    elif result["status"] in ("ok", "degraded"):
-        w.event("completed", step=step.name, agent=step.agent, duration_ms=duration, **fields)
     else:
-        reason = result.get("error") or f"{step.agent} answered {result['status']}"
-        w.event(
-            "failed",
-            step=step.name,
-            agent=step.agent,
-            duration_ms=duration,
-            **{**fields, "output": None},
-            detail=f"step {step.name} failed: {reason}",
-        )
+        w.step_result(step, result, label="step")
     _advance(w, workflow)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agents.flows import Mesh
-from streams.flows.outputs import as_object, result_fields
+from streams.flows.outputs import as_object
 from streams.flows.state import StepState
 from streams.flows.writer import FlowWriter
 
@@ -32,18 +32,7 @@ def start(w: FlowWriter, mesh: Mesh, resolve: Resolve) -> None:
 def on_reply(
     w: FlowWriter, mesh: Mesh, resolve: Resolve, step: StepState, result: dict[str, Any]
 ) -> None:
-    fields = result_fields(result)
-    duration = max(0.0, float(w.now_ms - step.dispatched_ms))
-    if result["status"] in ("ok", "degraded"):
-        w.event(
-            "completed",
-            step=step.name,
-            agent=step.agent,
-            hop=step.hop,
-            path=step.path,
-            duration_ms=duration,
-            **fields,
-        )
+    if w.step_result(step, result, label="hop", hop=step.hop, path=step.path) is None:
         member = mesh.member(step.agent)
         asks = list(member.asks if member else ())
         extra = as_object(result.get("output")).get("asks")
@@ -60,18 +49,6 @@ def on_reply(
                 path=(*step.path, step.agent),
                 asker=step.agent,
             )
-    else:
-        reason = result.get("error") or f"{step.agent} answered {result['status']}"
-        w.event(
-            "failed",
-            step=step.name,
-            agent=step.agent,
-            hop=step.hop,
-            path=step.path,
-            duration_ms=duration,
-            **{**fields, "output": None},
-            detail=f"hop {step.name} failed: {reason}",
-        )
     _maybe_finish(w, mesh)
 
 

@@ -16,7 +16,6 @@ from typing import Any
 from agents.contracts.errors import ContractViolation
 from agents.flows import Pipeline, handoff
 from agents.system import AgentSystem
-from streams.flows.outputs import result_fields
 from streams.flows.state import FlowState, StepState
 from streams.flows.writer import FlowWriter
 
@@ -61,21 +60,10 @@ def on_reply(
 ) -> None:
     """Record a stage's result, hand it on (checked), and give its slot to the next item."""
     index = next(i for i, s in enumerate(pipeline.stages) if s.step == step.name)
-    fields = result_fields(result)
-    duration = max(0.0, float(w.now_ms - step.dispatched_ms))
-    if result["status"] not in ("ok", "degraded"):
-        reason = result.get("error") or f"{step.agent} answered {result['status']}"
-        w.event(
-            "failed",
-            step=step.name,
-            agent=step.agent,
-            duration_ms=duration,
-            **{**fields, "output": None},
-            detail=f"stage {step.name} failed: {reason}",
-        )
+    reason = w.step_result(step, result, label="stage")
+    if reason is not None:
         w.finish("failed", output=None, error=f"stage {step.name} failed: {reason}")
     else:
-        w.event("completed", step=step.name, agent=step.agent, duration_ms=duration, **fields)
         output = str(result.get("output") or "")
         if index + 1 == len(pipeline.stages):
             degraded = any(s.result_status == "degraded" for s in w.state.steps.values())

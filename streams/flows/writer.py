@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.events import derived_id, derived_span_id, utcnow
-from streams.flows.state import FlowState, fold
+from streams.flows.outputs import result_fields
+from streams.flows.state import FlowState, StepState, fold
 from streams.topics import REPLY_TO
 
 __all__ = ["Decision", "FlowWriter", "step_task_id"]
@@ -85,6 +86,30 @@ class FlowWriter:
         if self._on_fold is not None:
             self._on_fold(self.state)
         return event
+
+    def step_result(
+        self, step: StepState, result: dict[str, Any], *, label: str, **extra: Any
+    ) -> str | None:
+        """Fold a step's ``AgentResult``: its ``completed`` event, or its ``failed`` event
+        (detail "<label> <step> failed: <reason>"). Returns the reason when it failed."""
+        fields = result_fields(result)
+        common = {
+            "step": step.name,
+            "agent": step.agent,
+            "duration_ms": max(0.0, float(self.now_ms - step.dispatched_ms)),
+            **extra,
+        }
+        if result["status"] in ("ok", "degraded"):
+            self.event("completed", **common, **fields)
+            return None
+        reason = str(result.get("error") or f"{step.agent} answered {result['status']}")
+        self.event(
+            "failed",
+            **common,
+            **{**fields, "output": None},
+            detail=f"{label} {step.name} failed: {reason}",
+        )
+        return reason
 
     def dispatch(
         self, step: str, agent: str, text: str, *, reason: str, **fields: Any
