@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.partitioner import murmur2
 
 from streams.broker import LocalKafka, LocalKafkaConfig, ensure_topics
 from streams.broker.groups import describe_group
@@ -109,6 +110,18 @@ class Stack:
             time.sleep(0.2)
         logs = "\n".join(f"--- {w.roles} ---\n{w.log_tail(15)}" for w in self.workers)
         raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{logs}")
+
+
+def ids_cycling_partitions(count: int, partitions: int) -> list[str]:
+    """Request ids whose tasks land on partitions 0, 1, …, 0, 1, … (the router keys a task by
+    its request id and partitions as Kafka's default partitioner does), so every replica of a
+    role gets its share and a test never hangs on where random ids happen to fall."""
+    ids: list[str] = []
+    while len(ids) < count:
+        candidate = str(uuid.uuid4())
+        if (murmur2(candidate.encode()) & 0x7FFFFFFF) % partitions == len(ids) % partitions:
+            ids.append(candidate)
+    return ids
 
 
 def deploy(kafka_bootstrap: str, data_dir: Path, **overrides: Any) -> Stack:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from tests.harness import Stack, deploy
+from tests.harness import Stack, deploy, ids_cycling_partitions
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
@@ -40,9 +40,15 @@ class Asker:
 
     def __init__(self, stack: Stack, client: AgentbusClient, follower: ResultFollower) -> None:
         self.stack, self.client, self.results = stack, client, follower.results()
+        self.ids: list[str] = []
 
     async def ask(self, text: str) -> dict[str, Any]:
-        submitted = await self.client.submit(text, tenant="acme", target_agent="support")
+        # Ids cycle over the partitions, so every replica gets its share of the outage.
+        if not self.ids:
+            self.ids = ids_cycling_partitions(12, self.stack.settings.partitions)
+        submitted = await self.client.submit(
+            text, tenant="acme", target_agent="support", request_id=self.ids.pop(0)
+        )
         await self.client.flush()
         while True:
             result = await asyncio.wait_for(anext(self.results), 60)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from streams.client import AgentbusClient, ResultFollower
-from tests.harness import Stack, deploy
+from tests.harness import Stack, deploy, ids_cycling_partitions
 
 pytestmark = pytest.mark.integration
 
@@ -21,19 +21,23 @@ QUESTION = "How do I change the PIN of my card?"
 async def ask_repeatedly(stack: Stack) -> list[dict[str, Any]]:
     """The same question 8 times, one at a time; then again once the TTL has passed."""
     answers = []
+    # The first ask fills the cache; the 7 repeats then land on every partition.
+    request_ids = ids_cycling_partitions(8, stack.settings.partitions)
     async with ResultFollower(stack.runtime) as follower, AgentbusClient(stack.runtime) as client:
         results = follower.results()
 
-        async def ask(text: str) -> dict[str, Any]:
-            submitted = await client.submit(text, tenant="acme", target_agent="support")
+        async def ask(text: str, request_id: str | None = None) -> dict[str, Any]:
+            submitted = await client.submit(
+                text, tenant="acme", target_agent="support", request_id=request_id
+            )
             await client.flush()
             while True:
                 result = await asyncio.wait_for(anext(results), 60)
                 if result["request_id"] == submitted.request_id:
                     return result
 
-        for _ in range(8):
-            answers.append(await ask(QUESTION))
+        for request_id in request_ids:
+            answers.append(await ask(QUESTION, request_id))
         await asyncio.sleep(TTL_S + 0.5)  # the entry's age is the point of this step
         answers.append(await ask("  how do I change the PIN of my CARD?  "))  # same, normalized
     return answers
