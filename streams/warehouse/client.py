@@ -220,29 +220,24 @@ class Warehouse:
             self._client.close()
 
 
-# Server settings of the embedded engine. chdb starts with a server's defaults
-# (5 GiB each for the mark, primary-index and index-mark caches, 22 GiB memory cap on
-# a 24 GiB host): sized for a database server, not for one worker process beside
-# the agents. Capped so the sink's memory stays flat while tables grow.
-EMBEDDED_SERVER_SETTINGS: dict[str, int] = {
-    "mark_cache_size": 64 * 2**20,
-    "index_mark_cache_size": 16 * 2**20,
-    "primary_index_cache_size": 32 * 2**20,
-    "uncompressed_cache_size": 0,
-    "index_uncompressed_cache_size": 0,
-    "query_condition_cache_size": 16 * 2**20,
-    "compiled_expression_cache_size": 16 * 2**20,
-}
+def embedded_config() -> Path:
+    """``infra/clickhouse/embedded.xml``: the embedded engine's server configuration.
+
+    chdb starts with a database server's defaults (5 GiB caches, 16 merge threads,
+    wide merges), sized for a server, not for one worker process beside the agents;
+    the file caps caches and merge memory so the sink's memory stays flat as tables grow.
+    """
+    return schema_dir() / "embedded.xml"
 
 
 def open_warehouse(dsn: str) -> Warehouse:
     """Connect to ``dsn``; a chdb store held by another process raises :class:`WarehouseLocked`.
 
-    An embedded (chdb) store starts with :data:`EMBEDDED_SERVER_SETTINGS`.
+    An embedded (chdb) store starts with :func:`embedded_config`.
     """
     options: dict[str, Any] = {}
     if dsn.startswith("chdb:"):
-        options["chdb_options"] = dict(EMBEDDED_SERVER_SETTINGS)
+        options["chdb_options"] = {"config-file": str(embedded_config())}
     if dsn.startswith("chdb://") and dsn != "chdb://memory":
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
     try:

@@ -166,3 +166,29 @@ def test_otel_traces_view_has_the_exporter_shape(warehouse: Warehouse) -> None:
         "Links.TraceState",
         "Links.Attributes",
     ]
+
+
+def test_the_embedded_store_runs_with_small_caches_and_lean_merges(warehouse: Warehouse) -> None:
+    """A server's defaults (5 GiB caches, 16 merge threads, wide merges) would let the
+    sink's memory climb with its tables; the embedded configuration bounds them."""
+    server = dict(
+        warehouse.query(
+            "SELECT name, value FROM system.server_settings WHERE name IN "
+            "('mark_cache_size', 'primary_index_cache_size', 'background_pool_size')"
+        ).rows
+    )
+    assert server == {
+        "mark_cache_size": str(64 * 2**20),
+        "primary_index_cache_size": str(32 * 2**20),
+        "background_pool_size": "2",
+    }
+    merges = dict(
+        warehouse.query(
+            "SELECT name, value FROM system.merge_tree_settings WHERE name IN "
+            "('vertical_merge_algorithm_min_rows_to_activate', 'merge_max_block_size')"
+        ).rows
+    )
+    assert merges == {
+        "vertical_merge_algorithm_min_rows_to_activate": "1",
+        "merge_max_block_size": "1024",
+    }
