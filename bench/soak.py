@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import shutil
 import statistics
 import sys
@@ -96,7 +97,9 @@ class Soak:
         return self.outcomes
 
     def store_memory(self) -> dict[str, int]:
-        """The sink's embedded ClickHouse: memory it tracks, its caches, active parts."""
+        """The sink's embedded ClickHouse: memory it tracks, its caches, active parts, and
+        what its allocator holds (chdb carries its own jemalloc: ``allocated`` is live,
+        ``resident`` what it keeps in RAM; ClickHouse's tracker sees only part of it)."""
         gateway = self.gateway()
         if gateway is None:
             return {}
@@ -111,9 +114,15 @@ class Soak:
                 "SELECT count(), sum(primary_key_bytes_in_memory_allocated) FROM system.parts "
                 "WHERE active AND database = 'agentbus'"
             ).rows[0]
+            jemalloc = gateway.query("SELECT * FROM system.jemalloc_stats").rows
         except WarehouseError:
             return {}
         shown = {str(name): int(value) for name, value in metrics}
+        for line in str(jemalloc[0][0] if jemalloc else "").splitlines():
+            if line.startswith("Allocated:"):  # "Allocated: N, active: N, …, resident: N, …"
+                found = dict(re.findall(r"(\w+): (\d+)", line))
+                shown["jemalloc_allocated"] = int(found.get("Allocated", 0))
+                shown["jemalloc_resident"] = int(found.get("resident", 0))
         shown["parts"], shown["PrimaryKeyBytes"] = int(parts[0]), int(parts[1] or 0)
         return shown
 
