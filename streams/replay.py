@@ -22,11 +22,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from streams.codec import default_avro_dir
 from streams.errors import StreamsError
-from streams.kafka_options import client_options
 from streams.roles.messages import KafkaMessage
 from streams.roles.runtime import RoleStats, Runtime
 from streams.roles.sink import Sink
-from streams.shared.topic_view import partitions_of
+from streams.shared.topic_view import log_reader, partitions_of
 from streams.warehouse import TABLE_FOR_RECORD, Warehouse
 from streams.warehouse.writer import EventWriter, record_columns
 
@@ -110,14 +109,9 @@ async def replay(
     sink = Sink(runtime, RoleStats())
     writer = EventWriter(warehouse, record_columns(default_avro_dir()))
     report = ReplayReport()
-    consumer = AIOKafkaConsumer(
-        **client_options(runtime.settings),
-        group_id=None,
-        enable_auto_commit=False,
+    consumer = log_reader(
+        runtime.settings,
         isolation_level="read_committed",  # an aborted transaction's events never happened
-        # Group-less: without this a partition's position may be reset to its end
-        # (aiokafka's default "latest") before seek_to_beginning lands; then nothing is read.
-        auto_offset_reset="earliest",
         max_poll_records=batch_size,
     )
     await consumer.start()

@@ -20,12 +20,11 @@ import time
 from typing import Any
 
 import faust
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from mode import Service
 
 from streams.codec import DecodeError
 from streams.flows import Decision, Orchestrator
-from streams.kafka_options import client_options
 from streams.roles.errors import EventFailed, RoleHalted
 from streams.roles.messages import Emit, KafkaMessage, RequestIds
 from streams.roles.runtime import (
@@ -39,7 +38,7 @@ from streams.roles.runtime import (
     read_event,
 )
 from streams.shared.capabilities import CapabilityRegistry
-from streams.shared.topic_view import partitions_of
+from streams.shared.topic_view import log_reader, partitions_of
 
 __all__ = ["ROLE", "OrchestratorRole", "register_orchestrator", "restore_from_log"]
 
@@ -139,15 +138,7 @@ async def restore_from_log(
 ) -> int:
     """Fold every committed ``WorkflowEvent`` of ``partitions`` (all when None) into
     ``engine``; returns events read."""
-    consumer = AIOKafkaConsumer(
-        **client_options(runtime.settings),
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        # Group-less: without this a partition's position may be reset to its end
-        # (aiokafka's default "latest") before seek_to_beginning lands; then nothing is read.
-        auto_offset_reset="earliest",
-    )
+    consumer = log_reader(runtime.settings, isolation_level="read_committed")
     await consumer.start()
     count = 0
     try:

@@ -14,12 +14,29 @@ from streams.codec import AvroCodec, DecodeError
 from streams.kafka_options import client_options
 from streams.settings import Settings
 
-__all__ = ["TopicView", "partitions_of"]
+__all__ = ["TopicView", "log_reader", "partitions_of"]
 
 log = logging.getLogger("agentbus.shared")
 
 Apply = Callable[[str, dict[str, Any], int], None]
 """Called for each decoded record: (record name, value, offset)."""
+
+
+def log_reader(settings: Settings, **options: Any) -> AIOKafkaConsumer:
+    """A group-less consumer for reading a log from its beginning: it assigns partitions
+    itself, commits nothing and never takes work from a role's group.
+
+    ``auto_offset_reset="earliest"``: aiokafka's default, "latest", may reset a freshly
+    assigned partition to its end before a ``seek_to_beginning`` lands, and then nothing
+    is read (a clean CI run once saw replay read 0 events).
+    """
+    return AIOKafkaConsumer(
+        **client_options(settings),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+    )
 
 
 async def partitions_of(consumer: AIOKafkaConsumer, topic: str, wait_s: float = 30.0) -> set[int]:
@@ -49,7 +66,7 @@ class TopicView:
         self.topic = topic
         self._codec = codec
         self._apply = apply
-        self._options = client_options(settings)
+        self._settings = settings
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -60,10 +77,8 @@ class TopicView:
     async def start(self) -> None:
         if self._task is not None:
             return
-        self._consumer = AIOKafkaConsumer(
-            **self._options, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=50
-        )
-        self._producer = AIOKafkaProducer(**self._options, acks="all", linger_ms=0)
+        self._consumer = log_reader(self._settings, fetch_max_wait_ms=50)
+        self._producer = AIOKafkaProducer(**client_options(self._settings), acks="all", linger_ms=0)
         await self._consumer.start()
         await self._producer.start()
         partitions = await partitions_of(self._consumer, self.topic)
