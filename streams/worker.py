@@ -11,7 +11,6 @@ import threading
 import faust
 
 from agents.tools import Toolbox
-from streams.memory import limit_malloc_arenas
 from streams.metrics import MetricsServer, RoleMetrics, WorkerCollector, breaker_states
 from streams.providers import ProviderSet
 from streams.roles.registry import all_roles, build_app
@@ -61,7 +60,6 @@ def run_roles(runtime: Runtime, roles: list[str] | None = None) -> None:
     """
     settings = runtime.settings
     roles = roles or all_roles(runtime)
-    limit_malloc_arenas()  # before any thread starts (streams.memory says why)
     # Faust would print a page of traceback for a cluster that is not there; say it in
     # one line (a supervisor restarts the worker once the broker is back).
     if not broker_answers(settings, _BROKER_WAIT_S):

@@ -18,7 +18,6 @@ import faust
 from mode import Service
 
 from streams.codec import DecodeError, default_avro_dir
-from streams.memory import MemoryTrimmer
 from streams.roles.errors import RoleHalted
 from streams.roles.messages import Emit, KafkaMessage, where
 from streams.roles.runtime import (
@@ -113,8 +112,6 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             else:
                 return
 
-    trimmer = MemoryTrimmer()
-
     async def take(manual: Any) -> None:
         async for events in manual.take_events(
             settings.sink_batch_size, within=settings.sink_flush_seconds
@@ -133,7 +130,6 @@ def register_sink(app: faust.App, runtime: Runtime, warehouse: Warehouse) -> Rol
             stats.produced += len(rows)
             for event in events:
                 await manual.ack(event)
-            trimmer.maybe_trim()
 
     @app.agent(source, name=ROLE)
     async def run(stream: Any) -> None:  # a faust.Stream; StreamT lacks take_events
