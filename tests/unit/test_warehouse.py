@@ -4,6 +4,9 @@ chdb opens a single path per process)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,27 +171,59 @@ def test_otel_traces_view_has_the_exporter_shape(warehouse: Warehouse) -> None:
     ]
 
 
+_SHOW_ALLOCATOR = """
+import re, sys
+from streams.warehouse import open_warehouse
+store = open_warehouse("chdb://" + sys.argv[1])
+stats = store.query("SELECT * FROM system.jemalloc_stats").rows[0][0]
+print(re.search(r"opt.dirty_decay_ms: (\\d+)", stats).group(1))
+"""
+
+
+def _dirty_decay_ms(path: Path, **env: str) -> int:
+    """The decay chdb's jemalloc runs with in a fresh process (it reads its options once)."""
+    environ = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"} | env
+    done = subprocess.run(
+        [sys.executable, "-c", _SHOW_ALLOCATOR, str(path)],
+        env=environ, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def test_the_embedded_store_hands_freed_memory_back_within_a_second_unless_told_otherwise(
+    tmp_path: Path,
+) -> None:
+    """chdb's jemalloc keeps freed pages 5 s by default, which let the sink's RSS swing
+    far above what its store holds; an operator's own JE_MALLOC_CONF still wins."""
+    assert _dirty_decay_ms(tmp_path / "a") == 1000
+    assert _dirty_decay_ms(tmp_path / "b", JE_MALLOC_CONF="dirty_decay_ms:7000") == 7000
+
+
 def test_the_embedded_store_runs_with_small_caches_and_lean_merges(warehouse: Warehouse) -> None:
     """A server's defaults (5 GiB caches, 16 merge threads, wide merges) would let the
     sink's memory climb with its tables; the embedded configuration bounds them."""
     server = dict(
         warehouse.query(
             "SELECT name, value FROM system.server_settings WHERE name IN "
-            "('mark_cache_size', 'primary_index_cache_size', 'background_pool_size')"
+            "('mark_cache_size', 'primary_index_cache_size', 'background_pool_size', "
+            "'background_merges_mutations_concurrency_ratio')"
         ).rows
     )
     assert server == {
         "mark_cache_size": str(64 * 2**20),
         "primary_index_cache_size": str(32 * 2**20),
         "background_pool_size": "2",
+        "background_merges_mutations_concurrency_ratio": "1",
     }
     merges = dict(
         warehouse.query(
             "SELECT name, value FROM system.merge_tree_settings WHERE name IN "
-            "('vertical_merge_algorithm_min_rows_to_activate', 'merge_max_block_size')"
+            "('vertical_merge_algorithm_min_rows_to_activate', 'merge_max_block_size', "
+            "'concurrent_part_removal_threshold')"
         ).rows
     )
     assert merges == {
         "vertical_merge_algorithm_min_rows_to_activate": "1",
         "merge_max_block_size": "1024",
+        "concurrent_part_removal_threshold": "1000000",
     }
