@@ -54,6 +54,7 @@ SAMPLE_S = 5.0
 # often, so the probe adds little to the memory and CPU it measures.
 COUNT_EVERY_S = 30.0
 TOLERANCE = 0.10
+_COUNTS = ("parts", "outdated_parts", "GlobalThread")  # store figures that are not bytes
 MIB = 2**20
 
 
@@ -97,9 +98,10 @@ class Soak:
         return self.outcomes
 
     def store_memory(self) -> dict[str, int]:
-        """The sink's embedded ClickHouse: memory it tracks, its caches, active parts, and
-        what its allocator holds (chdb carries its own jemalloc: ``allocated`` is live,
-        ``resident`` what it keeps in RAM; ClickHouse's tracker sees only part of it)."""
+        """The sink's embedded ClickHouse: memory it tracks, its caches, active and
+        merged-away parts, its global pool's threads, and what its allocator holds (chdb
+        carries its own jemalloc: ``allocated`` is live, ``resident`` what it keeps in
+        RAM; ClickHouse's tracker sees only part of it)."""
         gateway = self.gateway()
         if gateway is None:
             return {}
@@ -108,11 +110,12 @@ class Soak:
                 "SELECT metric, value FROM system.metrics WHERE metric IN ("
                 "'MemoryTracking', 'MarkCacheBytes', 'PrimaryIndexCacheBytes', "
                 "'IndexMarkCacheBytes', 'UncompressedCacheBytes', 'QueryConditionCacheBytes', "
-                "'CompiledExpressionCacheBytes', 'QueryCacheBytes')"
+                "'CompiledExpressionCacheBytes', 'QueryCacheBytes', 'GlobalThread')"
             ).rows
             parts = gateway.query(
-                "SELECT count(), sum(primary_key_bytes_in_memory_allocated) FROM system.parts "
-                "WHERE active AND database = 'agentbus'"
+                "SELECT countIf(active), countIf(NOT active), "
+                "sumIf(primary_key_bytes_in_memory_allocated, active) FROM system.parts "
+                "WHERE database = 'agentbus'"
             ).rows[0]
             jemalloc = gateway.query("SELECT * FROM system.jemalloc_stats").rows
         except WarehouseError:
@@ -123,7 +126,8 @@ class Soak:
                 found = dict(re.findall(r"(\w+): (\d+)", line))
                 shown["jemalloc_allocated"] = int(found.get("Allocated", 0))
                 shown["jemalloc_resident"] = int(found.get("resident", 0))
-        shown["parts"], shown["PrimaryKeyBytes"] = int(parts[0]), int(parts[1] or 0)
+        shown["parts"], shown["outdated_parts"] = int(parts[0]), int(parts[1])
+        shown["PrimaryKeyBytes"] = int(parts[2] or 0)
         return shown
 
     async def sampler(self) -> None:
@@ -144,7 +148,7 @@ class Soak:
                 store = await asyncio.to_thread(self.store_memory)
                 log.info(
                     "sink store: %s",
-                    {k: v if k == "parts" else round(v / MIB, 1) for k, v in store.items()},
+                    {k: v if k in _COUNTS else round(v / MIB, 1) for k, v in store.items()},
                 )
             outcomes = self.outcomes
             sample = Sample(now - self.t0, self.phase, rss, lag, outcomes)
