@@ -232,11 +232,12 @@ def embedded_config() -> Path:
     return schema_dir() / "embedded.xml"
 
 
-EMBEDDED_ALLOCATOR = "dirty_decay_ms:1000,muzzy_decay_ms:0"
+EMBEDDED_ALLOCATOR = "dirty_decay_ms:0,muzzy_decay_ms:0"
 """Options for the jemalloc that chdb carries inside it (it reads ``JE_MALLOC_CONF``,
-not ``MALLOC_CONF``). chdb keeps freed pages for 5 s, a server's choice; in the sink
-that let RSS swing up to ~100 MiB above what the store holds live. One second keeps
-the swing small; returning pages at once (0) cost about a quarter more CPU per insert."""
+not ``MALLOC_CONF``). chdb keeps freed pages for 5 s, a server's choice: in the sink
+that let RSS swing up to ~100 MiB above what the store holds live, and even a 1 s decay
+left spikes of +12% in the overload soak. Freed pages go back at once; the price is
+CPU per insert (madvise, page faults): about a quarter more in an insert loop."""
 
 
 def tune_embedded_allocator() -> bool:
