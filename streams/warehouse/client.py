@@ -240,15 +240,12 @@ left spikes of +12% in the overload soak. Freed pages go back at once; the price
 CPU per insert (madvise, page faults): about a quarter more in an insert loop."""
 
 
-def tune_embedded_allocator() -> bool:
+def tune_embedded_allocator() -> None:
     """Give chdb's allocator :data:`EMBEDDED_ALLOCATOR` unless ``JE_MALLOC_CONF`` is set
     already (the operator's choice wins). jemalloc reads it once, when chdb is loaded,
-    so this works only before the first ``import chdb`` in the process; returns whether
-    it was in time."""
-    if "chdb" in sys.modules:
-        return False
-    os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)
-    return True
+    so once chdb is in the process this changes nothing."""
+    if "chdb" not in sys.modules:
+        os.environ.setdefault("JE_MALLOC_CONF", EMBEDDED_ALLOCATOR)
 
 
 def open_warehouse(dsn: str) -> Warehouse:
